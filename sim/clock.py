@@ -1,0 +1,24 @@
+"""Simulation time.
+
+The model keeps time as a float number of days since the scenario's ``start_date``;
+scenario files speak in ISO dates. These two helpers are the only place that converts
+between them, so no other module does date arithmetic of its own.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+
+
+def to_day(date: dt.date, start: dt.date) -> float:
+    """Days from ``start`` to ``date`` (negative when ``date`` comes first)."""
+    return float((date - start).days)
+
+
+def to_dates(days: np.ndarray, start: dt.date) -> np.ndarray:
+    """Timestamps (``datetime64[s]``) for an array of simulation days."""
+    origin = np.datetime64(start, "s")
+    seconds = np.round(np.asarray(days, dtype=float) * 86_400.0).astype("int64")
+    return origin + seconds.astype("timedelta64[s]")

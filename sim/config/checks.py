@@ -1,0 +1,231 @@
+"""Checks that span several fields of a schema-valid scenario.
+
+Each check yields ``(path, message)``; paths name list items by name, like the loader's
+positions, so every problem can point at its line.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Iterator
+
+from sim.config.errors import PathKey, suggestion
+from sim.config.schema import NHPP, Hawkes, Scenario, Step
+
+Found = Iterator[tuple[PathKey, str]]
+SHARE_TOLERANCE = 1e-6
+
+
+def _unknown(name: str, known: Iterable[str], what: str) -> str:
+    known = list(known)
+    return f"unknown {what} '{name}'{suggestion(name, known)} (known: {', '.join(known)})"
+
+
+def _duplicates(names: list[str], path: PathKey, what: str) -> Found:
+    for name, count in Counter(names).items():
+        if count > 1:
+            yield (*path, name), f"{what} '{name}' is defined {count} times"
+
+
+def _schedule(steps: list[Step] | None, path: PathKey, low: float, high: float) -> Found:
+    if not steps:
+        return
+    for i, (a, b) in enumerate(zip(steps, steps[1:], strict=False)):
+        if b.date <= a.date:
+            yield (*path, i + 1, "date"), f"dates must increase: {b.date} follows {a.date}"
+    for i, step in enumerate(steps):
+        if not low <= step.value <= high:
+            yield (*path, i, "value"), f"must be between {low} and {high} (got {step.value})"
+
+
+def _clock(s: Scenario) -> Found:
+    c = s.clock
+    if c.end_date <= c.start_date:
+        yield (
+            ("clock", "end_date"),
+            f"end_date {c.end_date} must come after start_date {c.start_date}",
+        )
+    elif c.record_interval_days > s.horizon_days:
+        yield ("clock", "record_interval_days"), "longer than the whole horizon"
+
+
+def _forces(s: Scenario) -> Found:
+    f = s.forces
+    sites = {site.name: site for site in f.sites}
+    roles = set(f.roles)
+    yield from _duplicates([site.name for site in f.sites], ("forces", "sites"), "site")
+    yield from _duplicates(f.roles, ("forces", "roles"), "role")
+    for role in f.residual_roles:
+        if role not in roles:
+            yield ("forces", "residual_roles"), _unknown(role, f.roles, "role")
+    for site in f.sites:
+        for role in site.personnel:
+            if role not in roles:
+                yield (
+                    ("forces", "sites", site.name, "personnel", role),
+                    _unknown(role, f.roles, "role"),
+                )
+    totals = Counter()
+    for site in f.sites:
+        totals.update(site.personnel)
+    yield from _duplicates([p.name for p in f.phases], ("forces", "phases"), "phase")
+    receiving: set[str] = set()
+    previous = None
+    for phase in f.phases:
+        at = ("forces", "phases", phase.name)
+        if previous is not None and phase.start_date < previous.start_date:
+            yield (
+                (*at, "start_date"),
+                (
+                    f"starts {phase.start_date}, before the previous phase "
+                    f"'{previous.name}' ({previous.start_date}); list phases in date order"
+                ),
+            )
+        previous = phase
+        if phase.condition and phase.condition.signal not in s.signals:
+            yield (
+                (*at, "condition", "signal"),
+                _unknown(phase.condition.signal, s.signals, "signal"),
+            )
+        for site_name, keep in phase.reduce.items():
+            if site_name not in sites:
+                yield (*at, "reduce", site_name), _unknown(site_name, sites, "site")
+                continue
+            for role, level in keep.items():
+                if role not in roles:
+                    yield (*at, "reduce", site_name, role), _unknown(role, f.roles, "role")
+                    continue
+                ceiling = (
+                    totals[role]
+                    if site_name in receiving
+                    else sites[site_name].personnel.get(role, 0)
+                )
+                if level > ceiling:
+                    yield (
+                        (*at, "reduce", site_name, role),
+                        (f"keeps {level}, more than the {ceiling} {role} who can be there"),
+                    )
+        for dest in phase.destinations:
+            if dest not in sites:
+                yield (*at, "destinations", dest), _unknown(dest, sites, "site")
+            elif dest in phase.reduce:
+                yield (*at, "destinations", dest), "a site cannot be reduced into itself"
+        total = sum(phase.destinations.values())
+        if abs(total - 1.0) > SHARE_TOLERANCE:
+            yield (*at, "destinations"), f"shares must sum to 1 (they sum to {total:g})"
+        receiving.update(phase.destinations)
+    yield from _lift(s, sites)
+    yield from _repositioning(s, sites, receiving)
+
+
+def _lift(s: Scenario, sites: dict) -> Found:
+    f = s.forces
+    yield from _duplicates([a.name for a in f.lift], ("forces", "lift"), "lift asset")
+    for asset in f.lift:
+        for dest in asset.serves:
+            if dest not in sites:
+                yield ("forces", "lift", asset.name, "serves"), _unknown(dest, sites, "site")
+    needed = {(p.name, d) for p in f.phases for d in p.destinations if p.destinations[d] > 0}
+    needed |= {(r.name, r.return_to) for r in f.repositioning if r.return_to and r.return_personnel}
+    for owner, dest in sorted(needed):
+        if not any(not a.serves or dest in a.serves for a in f.lift):
+            yield ("forces", "lift"), f"no lift asset serves '{dest}' (needed by '{owner}')"
+
+
+def _repositioning(s: Scenario, sites: dict, receiving: set[str]) -> Found:
+    f = s.forces
+    yield from _duplicates([r.name for r in f.repositioning], ("forces", "repositioning"), "rule")
+    for rule in f.repositioning:
+        at = ("forces", "repositioning", rule.name)
+        if rule.signal not in s.signals:
+            yield (*at, "signal"), _unknown(rule.signal, s.signals, "signal")
+        if rule.release_below >= rule.hold_above:
+            yield (
+                (*at, "release_below"),
+                (f"must be below hold_above ({rule.hold_above:g}) so the rule does not flap"),
+            )
+        if rule.return_personnel and rule.return_to is None:
+            yield (*at, "return_to"), "required when return_personnel is above 0"
+        for name in [rule.return_to] if rule.return_to else []:
+            if name not in sites:
+                yield (*at, "return_to"), _unknown(name, sites, "site")
+        for name in rule.return_from:
+            if name not in sites:
+                yield (*at, "return_from"), _unknown(name, sites, "site")
+        for role in rule.return_roles:
+            if role not in f.roles:
+                yield (*at, "return_roles"), _unknown(role, f.roles, "role")
+            elif role in f.residual_roles:
+                yield (*at, "return_roles"), f"'{role}' is a residual role and never moves"
+
+
+def _border(s: Scenario) -> Found:
+    sectors = s.border.sectors
+    yield from _duplicates([x.name for x in sectors], ("border", "sectors"), "sector")
+    coordination = s.threats.modulation.coordination
+    for sector in sectors:
+        at = ("border", "sectors", sector.name, "partners")
+        weight = sum(sector.partners.values())
+        if weight > 1.0 + SHARE_TOLERANCE:
+            yield at, f"partner weights must sum to at most 1 (they sum to {weight:g})"
+        for partner in sector.partners:
+            if coordination.enabled and partner not in coordination.levels:
+                yield (*at, partner), _unknown(partner, coordination.levels, "partner")
+
+
+def _threats(s: Scenario) -> Found:
+    t = s.threats
+    sectors = [x.name for x in s.border.sectors]
+    yield from _duplicates(t.actors, ("threats", "actors"), "actor")
+    yield from _duplicates(
+        [x.name for x in t.incident_types], ("threats", "incident_types"), "type"
+    )
+    total = sum(x.share for x in t.incident_types)
+    if abs(total - 1.0) > SHARE_TOLERANCE:
+        yield ("threats", "incident_types"), f"shares must sum to 1 (they sum to {total:g})"
+    yield from _duplicates([p.name for p in t.processes], ("threats", "processes"), "process")
+    for proc in t.processes:
+        at = ("threats", "processes", proc.name)
+        if proc.sector not in sectors:
+            yield (*at, "sector"), _unknown(proc.sector, sectors, "sector")
+        if proc.actor not in t.actors:
+            yield (*at, "actor"), _unknown(proc.actor, t.actors, "actor")
+        if isinstance(proc, NHPP):
+            yield from _schedule(proc.steps, (*at, "steps"), 0.0, float("inf"))
+        if isinstance(proc, Hawkes):
+            yield from _schedule(
+                proc.background_steps, (*at, "background_steps"), 0.0, float("inf")
+            )
+            yield from _schedule(proc.branching_steps, (*at, "branching_steps"), 0.0, 0.999999)
+    m = t.modulation
+    cap = m.iraqi_capacity
+    if cap.enabled and cap.plan_end <= cap.plan_start:
+        yield ("threats", "modulation", "iraqi_capacity", "plan_end"), "must come after plan_start"
+    for partner, steps in m.coordination.levels.items():
+        yield from _schedule(
+            steps, ("threats", "modulation", "coordination", "levels", partner), 0, 1
+        )
+
+
+def _signals(s: Scenario) -> Found:
+    sectors = [x.name for x in s.border.sectors]
+    for name, signal in s.signals.items():
+        if signal.kind == "incidents":
+            for sector in signal.sectors:
+                if sector not in sectors:
+                    yield ("signals", name, "sectors"), _unknown(sector, sectors, "sector")
+            for actor in signal.actors:
+                if actor not in s.threats.actors:
+                    yield ("signals", name, "actors"), _unknown(actor, s.threats.actors, "actor")
+        else:
+            yield from _schedule(
+                signal.values, ("signals", name, "values"), -float("inf"), float("inf")
+            )
+
+
+def semantic_problems(s: Scenario) -> list[tuple[PathKey, str]]:
+    """Every cross-field problem of ``s`` (an empty list when it is consistent)."""
+    found: list[tuple[PathKey, str]] = []
+    for check in (_clock, _forces, _border, _threats, _signals):
+        found.extend(check(s))
+    return found

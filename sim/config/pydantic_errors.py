@@ -1,0 +1,105 @@
+"""Turning pydantic's validation errors into problems with key paths, lines and hints."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from pydantic import ValidationError
+
+from sim.config.errors import PathKey, Position, Problem, position_of, suggestion
+from sim.config.schema import Scenario
+from sim.config.yaml_source import item_key
+
+_TAGS = ("kind", "distribution")
+
+
+@cache
+def _schema() -> dict[str, Any]:
+    return Scenario.model_json_schema()
+
+
+def _deref(node: dict[str, Any]) -> dict[str, Any]:
+    ref = node.get("$ref")
+    if ref:
+        return _schema()["$defs"][ref.rsplit("/", 1)[-1]]
+    return node
+
+
+def _branches(node: dict[str, Any]) -> list[dict[str, Any]]:
+    node = _deref(node)
+    for union in ("oneOf", "anyOf", "allOf"):
+        if union in node:
+            return [b for option in node[union] for b in _branches(option)]
+    return [node]
+
+
+def allowed_keys(loc: tuple[str | int, ...]) -> set[str]:
+    """The keys the schema allows in the mapping at ``loc`` (pydantic's loc, tags included)."""
+    nodes = [_schema()]
+    for part in loc:
+        following: list[dict[str, Any]] = []
+        for node in nodes:
+            for branch in _branches(node):
+                props = branch.get("properties", {})
+                if isinstance(part, str) and part in props:
+                    following.append(props[part])
+                elif isinstance(part, int) and "items" in branch:
+                    following.append(branch["items"])
+                elif isinstance(part, str) and isinstance(branch.get("additionalProperties"), dict):
+                    following.append(branch["additionalProperties"])
+                elif isinstance(part, str) and any(
+                    props.get(tag, {}).get("const") == part for tag in _TAGS
+                ):
+                    following.append(branch)
+        nodes = following
+    return {key for node in nodes for b in _branches(node) for key in b.get("properties", {})}
+
+
+def named_path(loc: tuple[str | int, ...], data: Any) -> PathKey:
+    """pydantic's loc as a path of the scenario: list items by name, union tags dropped."""
+    path: list[str | int] = []
+    node = data
+    for part in loc:
+        if part == "[key]":
+            continue
+        if isinstance(node, list) and isinstance(part, int) and part < len(node):
+            path.append(item_key(node[part], part))
+            node = node[part]
+        elif isinstance(node, dict) and part in node:
+            path.append(part)
+            node = node[part]
+        elif isinstance(node, dict) and any(node.get(tag) == part for tag in _TAGS):
+            continue
+        else:
+            path.append(part)
+            node = None
+    return tuple(path)
+
+
+def _message(error: dict[str, Any], path: PathKey) -> str:
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        key = str(error["loc"][-1])
+        allowed = allowed_keys(tuple(error["loc"][:-1]))
+        return f"unknown key '{key}'{suggestion(key, allowed)}"
+    if kind == "missing":
+        return "required key is missing"
+    if kind == "union_tag_invalid":
+        expected = error.get("ctx", {}).get("expected_tags", "")
+        return f"unknown {error.get('ctx', {}).get('discriminator', 'kind')}; expected one of {expected}"
+    if kind == "union_tag_not_found":
+        return f"needs a {error.get('ctx', {}).get('discriminator', 'kind')} key"
+    given = error.get("input")
+    shown = repr(given) if not isinstance(given, dict | list) else type(given).__name__
+    return f"{error['msg'][0].lower()}{error['msg'][1:]} (got {shown})"
+
+
+def problems_from_validation(
+    exc: ValidationError, data: Any, positions: dict[PathKey, Position], default: Position
+) -> list[Problem]:
+    problems = []
+    for error in exc.errors():
+        path = named_path(tuple(error["loc"]), data)
+        problems.append(Problem(position_of(path, positions, default), path, _message(error, path)))
+    return problems

@@ -1,0 +1,90 @@
+"""Shared building blocks of the scenario schema: strict models, distributions, schedules."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Name = Annotated[
+    str,
+    Field(
+        pattern=r"^[a-z][a-z0-9_]*$",
+        description="Identifier: lower case letters, digits and underscores.",
+    ),
+]
+Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
+PositiveFloat = Annotated[float, Field(gt=0.0)]
+NonNegativeFloat = Annotated[float, Field(ge=0.0)]
+NonNegativeInt = Annotated[int, Field(ge=0)]
+
+
+class Strict(BaseModel):
+    """Base of every schema model: unknown keys are errors, values are not coerced loosely."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Fixed(Strict):
+    """A constant duration."""
+
+    distribution: Literal["fixed"]
+    value: NonNegativeFloat = Field(description="Duration in days.")
+
+    @property
+    def mean(self) -> float:
+        return self.value
+
+
+class Exponential(Strict):
+    """Exponentially distributed duration."""
+
+    distribution: Literal["exponential"]
+    mean: PositiveFloat = Field(description="Mean in days.")
+
+
+class LogNormal(Strict):
+    """Lognormal duration or severity, given by its median and the sigma of its logarithm."""
+
+    distribution: Literal["lognormal"]
+    median: PositiveFloat
+    sigma: NonNegativeFloat = Field(description="Standard deviation of log(value).")
+
+    @property
+    def mean(self) -> float:
+        import math
+
+        return self.median * math.exp(self.sigma**2 / 2.0)
+
+
+class Pareto(Strict):
+    """Power-law (Pareto) severity: P(X > x) = (x / x_min) ** -(alpha - 1) for x >= x_min.
+
+    ``alpha`` is the exponent of the density, as in Clauset, Shalizi & Newman (2009).
+    """
+
+    distribution: Literal["pareto"]
+    alpha: float = Field(gt=1.0, description="Density exponent (about 2.4 for terrorism).")
+    x_min: PositiveFloat
+
+
+Duration = Annotated[Fixed | Exponential | LogNormal, Field(discriminator="distribution")]
+Severity = Annotated[Fixed | LogNormal | Pareto, Field(discriminator="distribution")]
+
+
+class Step(Strict):
+    """A value that holds from ``date`` until the next step."""
+
+    date: dt.date
+    value: float
+
+
+Schedule = Annotated[
+    list[Step],
+    Field(
+        min_length=1,
+        description="Piecewise-constant value: each step holds from its date to the next. "
+        "Before the first date the first value holds.",
+    ),
+]

@@ -1,0 +1,87 @@
+"""Reading YAML safely while remembering where every key stands.
+
+``yaml.safe_load`` forgets line numbers, and error messages need them. This module composes
+the node tree with PyYAML's safe loader, builds plain Python values from it, and records
+the position of every key under its path. Duplicate keys, which PyYAML accepts silently, are
+reported as errors.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from sim.config.errors import PathKey, Position, Problem, ScenarioError
+
+
+def item_key(item: Any, index: int) -> str | int:
+    """How a list item is named in a path: its ``name`` if it has one, else its index."""
+    if isinstance(item, dict) and isinstance(item.get("name"), str):
+        return item["name"]
+    return index
+
+
+def read_yaml(path: Path, shown: str) -> tuple[Any, dict[PathKey, Position]]:
+    """Load ``path``; return its data and the position of every key, shown as ``shown``."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ScenarioError([Problem(Position(shown), (), f"not UTF-8 text ({exc.reason})")])
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            raise ScenarioError([Problem(Position(shown, 1, 1), (), "the file is empty")])
+        positions: dict[PathKey, Position] = {}
+        problems: list[Problem] = []
+        data = _build(loader, node, (), shown, positions, problems)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        where = Position(shown, mark.line + 1, mark.column + 1) if mark else Position(shown)
+        what = getattr(exc, "problem", None) or str(exc)
+        raise ScenarioError([Problem(where, (), f"malformed YAML: {what}")]) from None
+    finally:
+        loader.dispose()
+    if problems:
+        raise ScenarioError(problems)
+    return data, positions
+
+
+def _build(
+    loader: yaml.SafeLoader,
+    node: yaml.Node,
+    path: PathKey,
+    shown: str,
+    positions: dict[PathKey, Position],
+    problems: list[Problem],
+) -> Any:
+    if isinstance(node, yaml.MappingNode):
+        loader.flatten_mapping(node)
+        result: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            key = loader.construct_object(key_node, deep=True)
+            where = Position(shown, key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+            if not isinstance(key, str | int | float | bool):
+                problems.append(Problem(where, path, "keys must be plain words"))
+                continue
+            if key in result:
+                problems.append(Problem(where, (*path, key), "duplicate key"))
+                continue
+            positions[(*path, key)] = where
+            result[key] = _build(loader, value_node, (*path, key), shown, positions, problems)
+        return result
+    if isinstance(node, yaml.SequenceNode):
+        items = []
+        for index, child in enumerate(node.value):
+            items.append(_build(loader, child, (*path, index), shown, positions, problems))
+        for index, (child, item) in enumerate(zip(node.value, items, strict=True)):
+            key = item_key(item, index)
+            where = Position(shown, child.start_mark.line + 1, child.start_mark.column + 1)
+            positions.setdefault((*path, key), where)
+            if key != index:  # re-key the positions recorded under the index
+                for sub in [p for p in positions if p[: len(path) + 1] == (*path, index)]:
+                    positions[(*path, key, *sub[len(path) + 1 :])] = positions.pop(sub)
+        return items
+    return loader.construct_object(node, deep=True)

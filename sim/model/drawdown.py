@@ -1,0 +1,187 @@
+"""The drawdown: phases that bring sites down to target levels, and repositioning rules.
+
+A phase, from its start date (and once its condition holds), *governs* each site it lists:
+every non-residual role above the phase's level is ordered out, split between destinations
+by their shares (largest-remainder rounding, so shares of small numbers stay whole people).
+The order book and lift assets do the moving. A phase completes when everything it ordered
+has arrived.
+
+A repositioning rule ("repositioning in anticipation of any emergency") checks its signal at
+a fixed interval. At ``hold_above`` it triggers: drawdown orders wait and up to
+``return_personnel`` come back to ``return_to``. Below ``release_below`` it releases, and
+every governed site is brought back toward its level, so returned personnel leave again.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import simpy
+
+from sim.clock import to_day
+from sim.config.schema import Phase, Repositioning, Scenario
+from sim.model.lift import Order, OrderBook
+from sim.model.posture import Posture
+from sim.model.signals import Signals
+
+
+def split_by_shares(total: int, shares: list[float]) -> list[int]:
+    """Whole numbers summing to ``total`` in proportion to ``shares`` (largest remainder)."""
+    exact = [total * s for s in shares]
+    whole = [math.floor(x) for x in exact]
+    left = total - sum(whole)
+    by_remainder = sorted(range(len(shares)), key=lambda i: (-(exact[i] - whole[i]), i))
+    for i in by_remainder[:left]:
+        whole[i] += 1
+    return whole
+
+
+@dataclass
+class PhaseState:
+    spec: Phase
+    destinations: list[int]
+    shares: list[float]
+    keep: dict[int, list[int]]  # site -> level by role
+    started_day: float | None = None
+    complete_day: float | None = None
+    outstanding: int = 0
+
+
+@dataclass
+class PolicyEvent:
+    rule: str
+    day: float
+    action: str  # "hold" or "release"
+    signal_value: float
+
+
+class Drawdown:
+    """Runs the phases and repositioning rules of a scenario as SimPy processes."""
+
+    def __init__(
+        self,
+        env: simpy.Environment,
+        scenario: Scenario,
+        posture: Posture,
+        book: OrderBook,
+        signals: Signals,
+    ) -> None:
+        self.env = env
+        self.posture = posture
+        self.book = book
+        self.signals = signals
+        forces = scenario.forces
+        start = scenario.clock.start_date
+        residual = {posture.role_index[r] for r in forces.residual_roles}
+        self.movable = [j for j in range(len(posture.roles)) if j not in residual]
+        self.phases = {p.name: self._phase_state(p) for p in forces.phases}
+        self.governing: dict[int, PhaseState] = {}
+        self.policy_events: list[PolicyEvent] = []
+        for phase in self.phases.values():
+            env.process(self._run_phase(phase, max(0.0, to_day(phase.spec.start_date, start))))
+        for rule in forces.repositioning:
+            env.process(self._run_rule(rule))
+
+    def _phase_state(self, phase: Phase) -> PhaseState:
+        p = self.posture
+        keep = {
+            p.site_index[site]: [levels.get(role, 0) for role in p.roles]
+            for site, levels in phase.reduce.items()
+        }
+        return PhaseState(
+            spec=phase,
+            destinations=[p.site_index[d] for d in phase.destinations],
+            shares=list(phase.destinations.values()),
+            keep=keep,
+        )
+
+    # -- phases ---------------------------------------------------------------------------
+    def _run_phase(self, phase: PhaseState, start_day: float):
+        if start_day > self.env.now:
+            yield self.env.timeout(start_day - self.env.now)
+        condition = phase.spec.condition
+        if condition is not None:
+            while self.signals.value(condition.signal, self.env.now) >= condition.below:
+                yield self.env.timeout(1.0)
+        phase.started_day = self.env.now
+        for site in phase.keep:
+            self.governing[site] = phase
+        for site in phase.keep:
+            self.reconcile(site)
+        self._check_complete(phase)
+
+    def reconcile(self, site: int) -> None:
+        """Order out whatever the governing phase says ``site`` holds above its level."""
+        phase = self.governing.get(site)
+        if phase is None:
+            return
+        level = phase.keep[site]
+        counts = self.posture.counts[site]
+        for j in self.movable:
+            surplus = counts[j] - level[j] - self.book.pending_from(site, j)
+            if surplus <= 0:
+                continue
+            for dest, n in zip(
+                phase.destinations, split_by_shares(surplus, phase.shares), strict=True
+            ):
+                if n:
+                    roles = [0] * len(counts)
+                    roles[j] = n
+                    phase.outstanding += n
+                    self.book.add(Order(phase.spec.name, "drawdown", site, dest, roles))
+
+    def _check_complete(self, phase: PhaseState) -> None:
+        if phase.started_day is not None and phase.outstanding == 0:
+            phase.complete_day = self.env.now
+
+    def on_settled(self, order: Order, n: int) -> None:
+        """``n`` personnel of ``order`` arrived or were dropped: update its phase."""
+        phase = self.phases.get(order.owner) if order.purpose == "drawdown" else None
+        if phase is not None:
+            phase.outstanding -= n
+            self._check_complete(phase)
+
+    def on_arrival(self, site: int) -> None:
+        if not self.book.held and site in self.governing:
+            self.reconcile(site)
+
+    # -- repositioning ----------------------------------------------------------------------
+    def _run_rule(self, rule: Repositioning):
+        active = False
+        while True:
+            value = self.signals.value(rule.signal, self.env.now)
+            if not active and value >= rule.hold_above:
+                active = True
+                self.policy_events.append(PolicyEvent(rule.name, self.env.now, "hold", value))
+                if rule.hold_drawdown:
+                    self.book.held += 1
+                self._order_return(rule)
+            elif active and value < rule.release_below:
+                active = False
+                self.policy_events.append(PolicyEvent(rule.name, self.env.now, "release", value))
+                if rule.hold_drawdown:
+                    self.book.held -= 1
+                if not self.book.held:
+                    for site in sorted(self.governing):
+                        self.reconcile(site)
+                    self.book.notify()
+            yield self.env.timeout(rule.check_interval_days)
+
+    def _order_return(self, rule: Repositioning) -> None:
+        p = self.posture
+        if not rule.return_personnel or rule.return_to is None:
+            return
+        roles = [p.role_index[r] for r in rule.return_roles] or self.movable
+        wanted = rule.return_personnel
+        dest = p.site_index[rule.return_to]
+        for source in rule.return_from:
+            origin = p.site_index[source]
+            load = [0] * len(p.roles)
+            for j in roles:
+                n = min(wanted, p.counts[origin][j])
+                load[j] = n
+                wanted -= n
+            self.book.add(Order(rule.name, "return", origin, dest, load))
+            if wanted == 0:
+                break

@@ -1,0 +1,95 @@
+"""Factors that scale incident rates: coalition presence, Iraqi capacity, fortification and
+coordination with partners across the border.
+
+The modulated rate of a process in sector s is its base rate times
+
+    M_s(t) = (1 + e_I · (1 − min(1, P_Iraq(t) / R_I)))       coalition in Iraq (live)
+           · (1 + e_S · (1 − min(1, P_Syria(t) / R_S)))      coalition in Syria (live)
+           · (1 − e_C · C(t))                                Iraqi capacity, linear over the plan
+           · (1 − e_F · F_s)                                 fortification of the sector
+           · (1 − e_K · Σ_p w_{s,p} · L_p(t))                coordination with partners
+
+where every factor can be switched off. Each factor is bounded, so ``upper_bound`` gives
+the largest M_s can be over the horizon, which thinning needs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sim.clock import to_day
+from sim.config.schema import Scenario
+from sim.model.posture import Posture
+from sim.model.signals import StepFunction
+
+
+class Modulation:
+    """Evaluates M_s(t) for each sector against the live posture."""
+
+    def __init__(self, scenario: Scenario, posture: Posture) -> None:
+        m = scenario.threats.modulation
+        start: dt.date = scenario.clock.start_date
+        self.horizon = scenario.horizon_days
+        self.posture = posture
+        self.iraq = m.coalition_iraq if m.coalition_iraq.enabled else None
+        self.syria = m.coalition_syria if m.coalition_syria.enabled else None
+        cap = m.iraqi_capacity
+        self.capacity = cap if cap.enabled and cap.effect > 0 else None
+        if self.capacity:
+            self.cap_t0 = to_day(cap.plan_start, start)
+            self.cap_t1 = to_day(cap.plan_end, start)
+        self.partner_levels = {
+            name: StepFunction(steps, start) for name, steps in m.coordination.levels.items()
+        }
+        coordination_effect = m.coordination.effect if m.coordination.enabled else 0.0
+        fortification_effect = m.fortification.effect if m.fortification.enabled else 0.0
+        self.sector_partners = [
+            [(self.partner_levels[p], w) for p, w in sector.partners.items() if p in self.partner_levels]
+            for sector in scenario.border.sectors
+        ]
+        self.coordination_effect = coordination_effect
+        self.static = [1.0 - fortification_effect * sector.fortification for sector in scenario.border.sectors]
+
+    def capacity_level(self, day: float) -> float:
+        cap = self.capacity
+        if day <= self.cap_t0:
+            return cap.start_level
+        if day >= self.cap_t1:
+            return cap.end_level
+        frac = (day - self.cap_t0) / (self.cap_t1 - self.cap_t0)
+        return cap.start_level + frac * (cap.end_level - cap.start_level)
+
+    def coordination_level(self, sector: int, day: float) -> float:
+        """Σ_p w_{s,p} L_p(t): the sector's weighted coordination level."""
+        return sum(w * level(day) for level, w in self.sector_partners[sector])
+
+    def factor(self, sector: int, day: float) -> float:
+        f = self.static[sector]
+        if self.iraq is not None:
+            f *= 1.0 + self.iraq.effect * (
+                1.0 - min(1.0, self.posture.in_iraq / self.iraq.reference_personnel)
+            )
+        if self.syria is not None:
+            f *= 1.0 + self.syria.effect * (
+                1.0 - min(1.0, self.posture.in_syria / self.syria.reference_personnel)
+            )
+        if self.capacity is not None:
+            f *= 1.0 - self.capacity.effect * self.capacity_level(day)
+        if self.coordination_effect:
+            f *= 1.0 - self.coordination_effect * self.coordination_level(sector, day)
+        return f
+
+    def upper_bound(self, sector: int) -> float:
+        """max over [0, horizon] of M_s(t), whatever the forces do."""
+        f = self.static[sector]
+        if self.iraq is not None:
+            f *= 1.0 + self.iraq.effect
+        if self.syria is not None:
+            f *= 1.0 + self.syria.effect
+        if self.capacity is not None:
+            low = min(self.capacity_level(0.0), self.capacity_level(self.horizon))
+            f *= 1.0 - self.capacity.effect * low
+        if self.coordination_effect:
+            low = sum(w * level.min_on(self.horizon) for level, w in self.sector_partners[sector])
+            f *= 1.0 - self.coordination_effect * low
+        return f
