@@ -22,38 +22,82 @@ if TYPE_CHECKING:
 DATE = "datetime64[s]"
 TABLES: dict[str, dict[str, str]] = {
     "forces": {
-        "replication": "int64", "day": "float64", "date": DATE, "site": "str",
-        "role": "str", "personnel": "int64",
+        "replication": "int64",
+        "day": "float64",
+        "date": DATE,
+        "site": "str",
+        "role": "str",
+        "personnel": "int64",
     },
     "posture": {
-        "replication": "int64", "day": "float64", "date": DATE, "in_iraq": "int64",
-        "in_syria": "int64", "out_of_theatre": "int64", "in_transit": "int64",
+        "replication": "int64",
+        "day": "float64",
+        "date": DATE,
+        "in_iraq": "int64",
+        "in_syria": "int64",
+        "out_of_theatre": "int64",
+        "in_transit": "int64",
     },
     "movements": {
-        "replication": "int64", "lift": "int64", "asset": "str", "owner": "str",
-        "purpose": "str", "origin": "str", "destination": "str", "depart_day": "float64",
-        "arrive_day": "float64", "depart_date": DATE, "arrive_date": DATE, "personnel": "int64",
+        "replication": "int64",
+        "lift": "int64",
+        "asset": "str",
+        "owner": "str",
+        "purpose": "str",
+        "origin": "str",
+        "destination": "str",
+        "depart_day": "float64",
+        "arrive_day": "float64",
+        "depart_date": DATE,
+        "arrive_date": DATE,
+        "personnel": "int64",
     },
     "phases": {
-        "replication": "int64", "phase": "str", "start_day": "float64",
+        "replication": "int64",
+        "phase": "str",
+        "start_day": "float64",
         "complete_day": "float64",
     },
     "policy": {
-        "replication": "int64", "rule": "str", "day": "float64", "date": DATE,
-        "action": "str", "signal_value": "float64",
+        "replication": "int64",
+        "rule": "str",
+        "day": "float64",
+        "date": DATE,
+        "action": "str",
+        "signal_value": "float64",
     },
     "incidents": {
-        "replication": "int64", "incident": "int64", "process": "str", "sector": "str",
-        "actor": "str", "type": "str", "day": "float64", "date": DATE, "severity": "float64",
-        "parent": "int64", "cluster": "int64", "detected": "bool",
-        "response_start_day": "float64", "response_end_day": "float64",
-        "wait_days": "float64", "outcome": "str",
+        "replication": "int64",
+        "incident": "int64",
+        "process": "str",
+        "sector": "str",
+        "actor": "str",
+        "type": "str",
+        "day": "float64",
+        "date": DATE,
+        "severity": "float64",
+        "parent": "int64",
+        "cluster": "int64",
+        "detected": "bool",
+        "response_start_day": "float64",
+        "response_end_day": "float64",
+        "wait_days": "float64",
+        "outcome": "str",
     },
     "daily": {
-        "replication": "int64", "day": "float64", "date": DATE, "sector": "str",
-        "incidents": "int64", "interdicted": "int64", "missed": "int64",
-        "undetected": "int64", "pending": "int64", "severity": "float64",
-        "backlog": "int64", "utilisation": "float64", "intensity_per_day": "float64",
+        "replication": "int64",
+        "day": "float64",
+        "date": DATE,
+        "sector": "str",
+        "incidents": "int64",
+        "interdicted": "int64",
+        "missed": "int64",
+        "undetected": "int64",
+        "pending": "int64",
+        "severity": "float64",
+        "backlog": "int64",
+        "utilisation": "float64",
+        "intensity_per_day": "float64",
     },
 }
 KPI_COLUMNS = {
@@ -114,20 +158,23 @@ def _movements(w: World, rep: int) -> pd.DataFrame:
     moves = w.movements
     depart = np.array([m.depart_day for m in moves], dtype=float)
     arrive = np.array([m.arrive_day for m in moves], dtype=float)
-    return _frame("movements", {
-        "replication": np.full(len(moves), rep),
-        "lift": [m.lift for m in moves],
-        "asset": [m.asset for m in moves],
-        "owner": [m.owner for m in moves],
-        "purpose": [m.purpose for m in moves],
-        "origin": [m.origin for m in moves],
-        "destination": [m.destination for m in moves],
-        "depart_day": depart,
-        "arrive_day": arrive,
-        "depart_date": to_dates(depart, start),
-        "arrive_date": to_dates(arrive, start),
-        "personnel": [m.personnel for m in moves],
-    })
+    return _frame(
+        "movements",
+        {
+            "replication": np.full(len(moves), rep),
+            "lift": [m.lift for m in moves],
+            "asset": [m.asset for m in moves],
+            "owner": [m.owner for m in moves],
+            "purpose": [m.purpose for m in moves],
+            "origin": [m.origin for m in moves],
+            "destination": [m.destination for m in moves],
+            "depart_day": depart,
+            "arrive_day": arrive,
+            "depart_date": to_dates(depart, start),
+            "arrive_date": to_dates(arrive, start),
+            "personnel": [m.personnel for m in moves],
+        },
+    )
 
 
 def _incidents(w: World, rep: int) -> pd.DataFrame:
@@ -141,24 +188,27 @@ def _incidents(w: World, rep: int) -> pd.DataFrame:
     sectors = np.array([p.sector for p in processes] or [""], dtype=object)
     actors = np.array([p.actor for p in processes] or [""], dtype=object)
     types = np.array(w.border.type_names, dtype=object)
-    return _frame("incidents", {
-        "replication": np.full(len(day), rep),
-        "incident": np.arange(len(day)),
-        "process": names[proc],
-        "sector": sectors[proc],
-        "actor": actors[proc],
-        "type": types[np.array(log.type, dtype=np.int64)],
-        "day": day,
-        "date": to_dates(day, s.clock.start_date),
-        "severity": log.severity,
-        "parent": log.parent,
-        "cluster": log.cluster,
-        "detected": np.array(log.detected, dtype=bool),
-        "response_start_day": start,
-        "response_end_day": log.response_end,
-        "wait_days": start - day,
-        "outcome": np.array(OUTCOMES, dtype=object)[np.array(log.outcome, dtype=np.int64)],
-    })
+    return _frame(
+        "incidents",
+        {
+            "replication": np.full(len(day), rep),
+            "incident": np.arange(len(day)),
+            "process": names[proc],
+            "sector": sectors[proc],
+            "actor": actors[proc],
+            "type": types[np.array(log.type, dtype=np.int64)],
+            "day": day,
+            "date": to_dates(day, s.clock.start_date),
+            "severity": log.severity,
+            "parent": log.parent,
+            "cluster": log.cluster,
+            "detected": np.array(log.detected, dtype=bool),
+            "response_start_day": start,
+            "response_end_day": log.response_end,
+            "wait_days": start - day,
+            "outcome": np.array(OUTCOMES, dtype=object)[np.array(log.outcome, dtype=np.int64)],
+        },
+    )
 
 
 def _daily(w: World, rep: int, dates: np.ndarray, incidents: pd.DataFrame) -> pd.DataFrame:
@@ -180,18 +230,21 @@ def _daily(w: World, rep: int, dates: np.ndarray, incidents: pd.DataFrame) -> pd
     units = np.array([s.response_units for s in w.scenario.border.sectors], dtype=float)
     busy = np.diff(w.recorder.busy, axis=0)  # unit-days per interval
     width = np.diff(times)[:, None]
-    return _frame("daily", {
-        "replication": np.full(size, rep),
-        "day": np.repeat(times[1:], n_s),
-        "date": np.repeat(dates[1:], n_s),
-        "sector": np.tile(np.array(sectors, dtype=object), n_i),
-        "incidents": count().astype(np.int64),
-        **{o: count(outcome == o).astype(np.int64) for o in OUTCOMES},
-        "severity": count(weights=incidents["severity"].to_numpy()),
-        "backlog": w.recorder.backlog[1:].reshape(-1),
-        "utilisation": (busy / (width * units[None, :])).reshape(-1),
-        "intensity_per_day": w.recorder.intensity[1:].reshape(-1),
-    })
+    return _frame(
+        "daily",
+        {
+            "replication": np.full(size, rep),
+            "day": np.repeat(times[1:], n_s),
+            "date": np.repeat(dates[1:], n_s),
+            "sector": np.tile(np.array(sectors, dtype=object), n_i),
+            "incidents": count().astype(np.int64),
+            **{o: count(outcome == o).astype(np.int64) for o in OUTCOMES},
+            "severity": count(weights=incidents["severity"].to_numpy()),
+            "backlog": w.recorder.backlog[1:].reshape(-1),
+            "utilisation": (busy / (width * units[None, :])).reshape(-1),
+            "intensity_per_day": w.recorder.intensity[1:].reshape(-1),
+        },
+    )
 
 
 def _kpis(w: World, rep: int, incidents: pd.DataFrame, daily: pd.DataFrame) -> pd.DataFrame:
@@ -202,7 +255,9 @@ def _kpis(w: World, rep: int, incidents: pd.DataFrame, daily: pd.DataFrame) -> p
         "replication": rep,
         "seed": w.root_seed,
         "below_threshold_day": w.below_threshold_day,
-        "final_in_iraq": int(w.recorder.forces[-1, :-1][np.array(w.posture.country) == "iraq"].sum()),
+        "final_in_iraq": int(
+            w.recorder.forces[-1, :-1][np.array(w.posture.country) == "iraq"].sum()
+        ),
         "repositioning_triggers": sum(e.action == "hold" for e in w.drawdown.policy_events),
         "peak_moved_per_day": max(w.moved_per_day.values(), default=0),
         "incidents": n,
@@ -232,22 +287,30 @@ def build_tables(w: World) -> dict[str, pd.DataFrame]:
     tables = _forces(w, rep, dates)
     tables["movements"] = _movements(w, rep)
     phases = list(w.drawdown.phases.values())
-    tables["phases"] = _frame("phases", {
-        "replication": np.full(len(phases), rep),
-        "phase": [p.spec.name for p in phases],
-        "start_day": [math.nan if p.started_day is None else p.started_day for p in phases],
-        "complete_day": [math.nan if p.complete_day is None else p.complete_day for p in phases],
-    })
+    tables["phases"] = _frame(
+        "phases",
+        {
+            "replication": np.full(len(phases), rep),
+            "phase": [p.spec.name for p in phases],
+            "start_day": [math.nan if p.started_day is None else p.started_day for p in phases],
+            "complete_day": [
+                math.nan if p.complete_day is None else p.complete_day for p in phases
+            ],
+        },
+    )
     events = w.drawdown.policy_events
     event_days = np.array([e.day for e in events], dtype=float)
-    tables["policy"] = _frame("policy", {
-        "replication": np.full(len(events), rep),
-        "rule": [e.rule for e in events],
-        "day": event_days,
-        "date": to_dates(event_days, start),
-        "action": [e.action for e in events],
-        "signal_value": [e.signal_value for e in events],
-    })
+    tables["policy"] = _frame(
+        "policy",
+        {
+            "replication": np.full(len(events), rep),
+            "rule": [e.rule for e in events],
+            "day": event_days,
+            "date": to_dates(event_days, start),
+            "action": [e.action for e in events],
+            "signal_value": [e.signal_value for e in events],
+        },
+    )
     incidents = _incidents(w, rep)
     tables["incidents"] = incidents
     tables["daily"] = _daily(w, rep, dates, incidents)

@@ -6,6 +6,7 @@ positions, so every problem can point at its line.
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
 from collections.abc import Iterable, Iterator
 
@@ -30,7 +31,7 @@ def _duplicates(names: list[str], path: PathKey, what: str) -> Found:
 def _schedule(steps: list[Step] | None, path: PathKey, low: float, high: float) -> Found:
     if not steps:
         return
-    for i, (a, b) in enumerate(zip(steps, steps[1:], strict=False)):
+    for i, (a, b) in enumerate(itertools.pairwise(steps)):
         if b.date <= a.date:
             yield (*path, i + 1, "date"), f"dates must increase: {b.date} follows {a.date}"
     for i, step in enumerate(steps):

@@ -86,8 +86,9 @@ def _message(error: dict[str, Any], path: PathKey) -> str:
     if kind == "missing":
         return "required key is missing"
     if kind == "union_tag_invalid":
-        expected = error.get("ctx", {}).get("expected_tags", "")
-        return f"unknown {error.get('ctx', {}).get('discriminator', 'kind')}; expected one of {expected}"
+        ctx = error.get("ctx", {})
+        tag = ctx.get("discriminator", "kind")
+        return f"unknown {tag}; expected one of {ctx.get('expected_tags', '')}"
     if kind == "union_tag_not_found":
         return f"needs a {error.get('ctx', {}).get('discriminator', 'kind')} key"
     given = error.get("input")

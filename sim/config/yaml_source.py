@@ -28,7 +28,9 @@ def read_yaml(path: Path, shown: str) -> tuple[Any, dict[PathKey, Position]]:
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
-        raise ScenarioError([Problem(Position(shown), (), f"not UTF-8 text ({exc.reason})")])
+        raise ScenarioError(
+            [Problem(Position(shown), (), f"not UTF-8 text ({exc.reason})")]
+        ) from None
     loader = yaml.SafeLoader(text)
     try:
         node = loader.get_single_node()

@@ -134,7 +134,11 @@ class BorderResponse:
             len(self.type_cumulative) - 1,
         )
         severity = self.severity[kind](marks.uniform())
-        u_detect, u_handling, u_interdict = response.uniform(), response.uniform(), response.uniform()
+        u_detect, u_handling, u_interdict = (
+            response.uniform(),
+            response.uniform(),
+            response.uniform(),
+        )
         sector = process.sector
         detected = u_detect < self.detection_probability(sector, day)
 

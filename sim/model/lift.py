@@ -70,10 +70,15 @@ class OrderBook:
         if order.size == 0:
             return
         for open_order in self.orders:
-            if (open_order.owner, open_order.purpose, open_order.origin, open_order.destination) == (
-                order.owner, order.purpose, order.origin, order.destination
-            ):
-                open_order.roles = [a + b for a, b in zip(open_order.roles, order.roles, strict=True)]
+            if (
+                open_order.owner,
+                open_order.purpose,
+                open_order.origin,
+                open_order.destination,
+            ) == (order.owner, order.purpose, order.origin, order.destination):
+                open_order.roles = [
+                    a + b for a, b in zip(open_order.roles, order.roles, strict=True)
+                ]
                 break
         else:
             self.orders.append(order)

@@ -44,11 +44,17 @@ class Modulation:
         coordination_effect = m.coordination.effect if m.coordination.enabled else 0.0
         fortification_effect = m.fortification.effect if m.fortification.enabled else 0.0
         self.sector_partners = [
-            [(self.partner_levels[p], w) for p, w in sector.partners.items() if p in self.partner_levels]
+            [
+                (self.partner_levels[p], w)
+                for p, w in sector.partners.items()
+                if p in self.partner_levels
+            ]
             for sector in scenario.border.sectors
         ]
         self.coordination_effect = coordination_effect
-        self.static = [1.0 - fortification_effect * sector.fortification for sector in scenario.border.sectors]
+        self.static = [
+            1.0 - fortification_effect * sector.fortification for sector in scenario.border.sectors
+        ]
 
     def capacity_level(self, day: float) -> float:
         cap = self.capacity

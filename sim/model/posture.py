@@ -28,7 +28,9 @@ class Posture:
         self.in_syria = self._country_total("syria")
 
     def _country_total(self, country: str) -> int:
-        return sum(sum(row) for row, c in zip(self.counts, self.country, strict=True) if c == country)
+        return sum(
+            sum(row) for row, c in zip(self.counts, self.country, strict=True) if c == country
+        )
 
     def _adjust_country(self, site: int, delta: int) -> None:
         if self.country[site] == "iraq":

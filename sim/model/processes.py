@@ -133,7 +133,9 @@ class HawkesProcess(IncidentProcess):
         super().__init__(*args, **kwargs)
         s: Hawkes = self.spec
         self.beta = s.decay_per_day
-        self.background_steps = StepFunction(s.background_steps, start) if s.background_steps else None
+        self.background_steps = (
+            StepFunction(s.background_steps, start) if s.background_steps else None
+        )
         self.branching_steps = StepFunction(s.branching_steps, start) if s.branching_steps else None
         step_max = self.background_steps.max_on(self.horizon) if self.background_steps else 1.0
         self.rate_bound = s.background_rate_per_day * step_max
@@ -211,8 +213,15 @@ def build_processes(
     start = scenario.clock.start_date
     made: list[IncidentProcess] = []
     for spec in scenario.threats.processes:
-        args = (env, spec, sector_index[spec.sector], modulation,
-                draws_for(f"threat/{spec.name}/arrivals"), scenario.horizon_days, emit)
+        args = (
+            env,
+            spec,
+            sector_index[spec.sector],
+            modulation,
+            draws_for(f"threat/{spec.name}/arrivals"),
+            scenario.horizon_days,
+            emit,
+        )
         if spec.kind == "poisson":
             process: IncidentProcess = PoissonProcess(*args)
         elif spec.kind == "nhpp":

@@ -46,9 +46,14 @@ class World:
         self.below_threshold_day = math.nan
         self._check_threshold()
         for asset in scenario.forces.lift:
-            transit = DurationSampler(asset.transit_days, self.draws_for(f"lift/{asset.name}/transit"))
+            transit = DurationSampler(
+                asset.transit_days, self.draws_for(f"lift/{asset.name}/transit")
+            )
             LiftAssetProcess(
-                env, asset, self.book, transit,
+                env,
+                asset,
+                self.book,
+                transit,
                 on_depart=self._departed(asset.name),
                 on_arrive=self._arrived,
                 dropped=self.drawdown.on_settled,
@@ -65,9 +70,9 @@ class World:
         self.recorder = Recorder(env, self.times, self.posture, self.border, self.processes)
 
     def _check_threshold(self) -> None:
-        if math.isnan(self.below_threshold_day):
-            if self.posture.in_iraq < self.scenario.forces.in_iraq_threshold_personnel:
-                self.below_threshold_day = self.env.now
+        threshold = self.scenario.forces.in_iraq_threshold_personnel
+        if math.isnan(self.below_threshold_day) and self.posture.in_iraq < threshold:
+            self.below_threshold_day = self.env.now
 
     def _departed(self, asset: str):
         def on_depart(order: Order, load: list[int], transit: float) -> None:
@@ -77,8 +82,17 @@ class World:
             self.moved_per_day[math.floor(now + 1e-9)] += n
             sites = self.posture.sites
             self.movements.append(
-                Movement(len(self.movements), asset, order.owner, order.purpose,
-                         sites[order.origin], sites[order.destination], now, now + transit, n)
+                Movement(
+                    len(self.movements),
+                    asset,
+                    order.owner,
+                    order.purpose,
+                    sites[order.origin],
+                    sites[order.destination],
+                    now,
+                    now + transit,
+                    n,
+                )
             )
             self._check_threshold()
 

@@ -1,0 +1,33 @@
+"""withdrawal-sim: a discrete-event model of the coalition drawdown from Iraq and the
+Iraq–Syria border threat, for comparing scenarios with confidence intervals.
+
+The public API is small and imported lazily (so ``withdrawal-sim --help`` stays fast)::
+
+    import sim
+    scenario = sim.load_scenario("scenarios/baseline.yaml", overrides=["run.seed=3"])
+    run_dir = sim.run_experiment(scenario, replications=50, seed=1)
+    run = sim.load_results(run_dir)
+    run.kpis.describe()
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+_API = {
+    "load_scenario": "sim.config.load",
+    "ScenarioError": "sim.config.errors",
+    "Scenario": "sim.config.schema",
+    "simulate": "sim.model.world",
+    "run_experiment": "sim.experiment.runner",
+    "load_results": "sim.experiment.results",
+}
+
+__all__ = sorted(_API)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _API:
+        return getattr(import_module(_API[name]), name)
+    raise AttributeError(f"module 'sim' has no attribute {name!r}")

@@ -1,0 +1,1 @@
+"""Statistics and figures over run folders (imported lazily: matplotlib is heavy)."""

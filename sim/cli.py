@@ -1,0 +1,235 @@
+"""The ``withdrawal-sim`` command line: thin wrappers over the public API.
+
+Bad input (a scenario that does not validate, a bad option) exits with code 2 and one line
+per problem, never a traceback; a failure while running exits with code 1. Heavy libraries
+are imported inside the commands so that ``--help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from functools import wraps
+from importlib import metadata
+
+import click
+
+EXIT_USAGE = 2
+EXIT_RUNTIME = 1
+SET_HELP = "Override a scenario value: dotted.key=value (repeatable), e.g. run.seed=7."
+
+
+def _version() -> str:
+    try:
+        return metadata.version("withdrawal-sim")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def _friendly_errors(command: Callable) -> Callable:
+    """Turn the library's exceptions into messages and exit codes."""
+
+    @wraps(command)
+    def wrapper(*args, **kwargs):
+        from sim.config.errors import ScenarioError
+        from sim.experiment.executors import ExecutorError
+        from sim.experiment.runner import RunError
+
+        try:
+            return command(*args, **kwargs)
+        except ScenarioError as exc:
+            for problem in exc.problems:
+                click.echo(f"error: {problem}", err=True)
+            sys.exit(EXIT_USAGE)
+        except RunError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(EXIT_USAGE)
+        except KeyboardInterrupt:
+            click.echo("interrupted: finished replications are kept; rerun with --resume", err=True)
+            sys.exit(130)
+        except ExecutorError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(EXIT_RUNTIME)
+        except Exception as exc:
+            if os.environ.get("WITHDRAWAL_SIM_DEBUG"):
+                raise
+            click.echo(f"error: {type(exc).__name__}: {exc}", err=True)
+            click.echo("(set WITHDRAWAL_SIM_DEBUG=1 for the traceback)", err=True)
+            sys.exit(EXIT_RUNTIME)
+
+    return wrapper
+
+
+def _parse_targets(values: tuple[str, ...]) -> dict[str, float]:
+    targets = {}
+    for value in values:
+        name, sep, width = value.partition("=")
+        try:
+            targets[name.strip()] = float(width)
+            if not sep or float(width) <= 0:
+                raise ValueError
+        except ValueError:
+            raise click.BadParameter(
+                f"expected KPI=HALFWIDTH with a positive number, got '{value}'",
+                param_hint="--target-ci",
+            ) from None
+    return targets
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(_version(), "--version", prog_name="withdrawal-sim")
+def main() -> None:
+    """Simulate the coalition drawdown from Iraq and the Iraq–Syria border threat.
+
+    \b
+    Quick start:
+      withdrawal-sim validate scenarios/*.yaml
+      withdrawal-sim run scenarios/baseline.yaml -n 50 --seed 1
+    """
+
+
+@main.command()
+@click.argument("scenario", type=click.Path(dir_okay=False))
+@click.option(
+    "-n",
+    "--replications",
+    type=click.IntRange(min=1),
+    help="Replications to run (default: the scenario's run.replications).",
+)
+@click.option("--seed", type=click.IntRange(min=0), help="Root seed (default: run.seed).")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False),
+    help="Run folder (default: results/<scenario>/<run-id>/).",
+)
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help=SET_HELP)
+@click.option(
+    "--executor",
+    type=click.Choice(["process", "serial", "dask"]),
+    default="process",
+    show_default=True,
+    help="Where replications run.",
+)
+@click.option(
+    "-j",
+    "--jobs",
+    type=click.IntRange(min=1),
+    help="Worker processes (default: the number of cores).",
+)
+@click.option(
+    "--scheduler",
+    metavar="ADDRESS",
+    help="Dask scheduler, e.g. tcp://127.0.0.1:8786 "
+    "(with --executor dask; default: a local cluster).",
+)
+@click.option(
+    "--resume",
+    is_flag=True,
+    help="Finish an interrupted run (the latest of this scenario, or --out).",
+)
+@click.option(
+    "--target-ci",
+    multiple=True,
+    metavar="KPI=HALFWIDTH",
+    help="Add replications until the KPI's 95%% CI half-width is at most HALFWIDTH (repeatable).",
+)
+@click.option(
+    "--max-replications", type=click.IntRange(min=1), help="Upper bound with --target-ci."
+)
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary.")
+@click.option("--no-plots", is_flag=True, help="Skip the figures.")
+@_friendly_errors
+def run(
+    scenario,
+    replications,
+    seed,
+    out,
+    overrides,
+    executor,
+    jobs,
+    scheduler,
+    resume,
+    target_ci,
+    max_replications,
+    quiet,
+    no_plots,
+) -> None:
+    """Run SCENARIO and write its tables, manifest and figures.
+
+    \b
+    Example:
+      withdrawal-sim run scenarios/baseline.yaml -n 100 --seed 1 --jobs 2
+      withdrawal-sim run scenarios/baseline.yaml --set forces.lift.airlift.lifts_per_day=2
+    """
+    from sim.experiment.runner import run_experiment
+
+    if scheduler and executor != "dask":
+        raise click.UsageError("--scheduler goes with --executor dask")
+    run_dir = run_experiment(
+        scenario,
+        replications,
+        seed,
+        executor=executor,
+        jobs=jobs,
+        scheduler=scheduler,
+        out=out,
+        overrides=overrides,
+        resume=resume,
+        target_ci=_parse_targets(target_ci),
+        max_replications=max_replications,
+        progress=False if quiet else None,
+        plots=not no_plots,
+    )
+    if not quiet:
+        from sim.experiment.results import load_results
+
+        m = load_results(run_dir).manifest
+        click.echo(
+            f"{m['scenario']}: {m['completed_replications']} replications, seed "
+            f"{m['root_seed']}, {m['elapsed_seconds']:.1f} s ({m['stop_reason']}) -> {run_dir}"
+        )
+
+
+@main.command()
+@click.argument("scenarios", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help=SET_HELP)
+@_friendly_errors
+def validate(scenarios, overrides) -> None:
+    """Check scenario files without running them; report every problem.
+
+    \b
+    Example:
+      withdrawal-sim validate scenarios/*.yaml
+    """
+    from sim.config.errors import ScenarioError
+    from sim.config.load import load_scenario
+
+    problems = []
+    for path in scenarios:
+        try:
+            scenario = load_scenario(path, overrides)
+            click.echo(f"ok: {path} ({scenario.metadata.name})")
+        except ScenarioError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise ScenarioError(problems)
+
+
+@main.command()
+@_friendly_errors
+def schema() -> None:
+    """Print the JSON Schema of scenario files (for editor completion).
+
+    \b
+    Example:
+      withdrawal-sim schema > scenario.schema.json
+    """
+    import json
+
+    from sim.config.schema import Scenario
+
+    payload = Scenario.model_json_schema()
+    payload["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    payload["title"] = "withdrawal-sim scenario"
+    click.echo(json.dumps(payload, indent=2))

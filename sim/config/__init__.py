@@ -1,0 +1,1 @@
+"""Scenario configuration: schema, YAML loading with ``extends``/``--set``, and errors."""

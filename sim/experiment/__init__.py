@@ -1,0 +1,1 @@
+"""Replications: fan-out to executors, the result store, resuming and provenance."""

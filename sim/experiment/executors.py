@@ -1,0 +1,107 @@
+"""Where replications run: in this process, in a local process pool, or on Dask distributed.
+
+All three take the same tasks and yield results as they complete, with a bounded number in
+flight so memory stays flat however many replications there are. Results never depend on
+the executor: each task carries its own replication numbers and seeds. Dask is imported
+only when chosen; its tasks are submitted with ``pure=False`` so identical-looking tasks
+are never de-duplicated.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from typing import Any
+
+EXECUTORS = ("serial", "process", "dask")
+
+
+class ExecutorError(RuntimeError):
+    """An executor that cannot start (a missing extra, an unreachable scheduler)."""
+
+
+def default_jobs() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def run_tasks(
+    fn: Callable[[Any], Any],
+    tasks: Iterable[Any],
+    executor: str = "process",
+    jobs: int | None = None,
+    scheduler: str | None = None,
+) -> Iterator[Any]:
+    """Yield ``fn(task)`` for every task, in completion order."""
+    jobs = jobs or default_jobs()
+    if executor == "serial" or (executor == "process" and jobs == 1):
+        yield from map(fn, tasks)
+    elif executor == "process":
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+            yield from _windowed(
+                lambda task: pool.submit(fn, task),
+                tasks,
+                2 * jobs,
+                lambda pending: wait(pending, return_when=FIRST_COMPLETED),
+            )
+    elif executor == "dask":
+        yield from _run_dask(fn, tasks, jobs, scheduler)
+    else:
+        raise ExecutorError(f"unknown executor '{executor}' (choose from {', '.join(EXECUTORS)})")
+
+
+def _windowed(submit, tasks, window, wait_some) -> Iterator[Any]:
+    pending: set = set()
+    iterator = iter(tasks)
+    exhausted = False
+    while pending or not exhausted:
+        while not exhausted and len(pending) < window:
+            try:
+                pending.add(submit(next(iterator)))
+            except StopIteration:
+                exhausted = True
+        if pending:
+            done, pending = wait_some(pending)
+            for future in done:
+                yield future.result()
+
+
+def _run_dask(fn, tasks, jobs: int, scheduler: str | None) -> Iterator[Any]:
+    try:
+        from distributed import Client, LocalCluster
+        from distributed import wait as dask_wait
+    except ImportError:
+        raise ExecutorError(
+            "the Dask executor needs the 'dask' extra: pip install 'withdrawal-sim[dask]'"
+        ) from None
+    cluster = None
+    try:
+        if scheduler:
+            client = Client(scheduler, timeout="10s")
+        else:
+            cluster = LocalCluster(
+                n_workers=jobs,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
+                silence_logs=40,
+            )
+            client = Client(cluster)
+    except OSError as exc:
+        raise ExecutorError(f"cannot reach Dask scheduler {scheduler}: {exc}") from None
+    try:
+        workers = max(1, len(client.scheduler_info().get("workers", {})) or jobs)
+
+        def submit(task):
+            return client.submit(fn, task, pure=False)
+
+        def wait_some(pending):
+            return dask_wait(pending, return_when="FIRST_COMPLETED")
+
+        yield from _windowed(submit, tasks, 2 * workers, wait_some)
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()

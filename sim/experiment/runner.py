@@ -1,0 +1,227 @@
+"""An experiment: one scenario, many replications, one run folder.
+
+``run_experiment`` validates the scenario *before* touching the disk (bad input leaves
+nothing behind), fans replications out in chunks to an executor, streams each finished
+chunk to the store, and keeps the manifest current. ``resume=True`` finishes an interrupted
+run and refuses one whose configuration changed. ``target_ci`` keeps adding batches until
+each named KPI's 95% confidence half-width is small enough.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from sim.config.load import config_hash, load_scenario
+from sim.config.schema import Scenario
+from sim.experiment.executors import default_jobs, run_tasks
+from sim.experiment.provenance import git_commit, now_iso, versions
+from sim.experiment.store import RunStore
+
+MANIFEST_VERSION = 1
+
+
+class RunError(Exception):
+    """A run that cannot go ahead as asked (a bad resume, a clash); a usage error."""
+
+
+def run_chunk(task: tuple[Scenario, int, list[int]]) -> tuple[int, int, dict[str, pd.DataFrame]]:
+    """Run the replications of one chunk; the unit of work every executor maps."""
+    from sim.model.world import simulate
+
+    scenario, seed, replications = task
+    frames: dict[str, list[pd.DataFrame]] = {}
+    for rep in replications:
+        for name, frame in simulate(scenario, rep, seed).items():
+            frames.setdefault(name, []).append(frame)
+    tables = {name: pd.concat(parts, ignore_index=True) for name, parts in frames.items()}
+    return replications[0], replications[-1], tables
+
+
+def chunks(replications: Sequence[int], size: int) -> list[list[int]]:
+    """Consecutive runs of at most ``size`` replications (a gap starts a new chunk)."""
+    out: list[list[int]] = []
+    for rep in sorted(replications):
+        if out and len(out[-1]) < size and out[-1][-1] == rep - 1:
+            out[-1].append(rep)
+        else:
+            out.append([rep])
+    return out
+
+
+def chunk_size(n: int, jobs: int) -> int:
+    """Large enough to amortise writing, small enough to balance load and lose little."""
+    return max(1, min(25, math.ceil(n / (4 * jobs))))
+
+
+def default_run_dir(scenario: Scenario, root: Path, digest: str) -> Path:
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
+    return root / scenario.metadata.name / f"{stamp}-{digest[:8]}"
+
+
+def latest_run_dir(scenario: Scenario, root: Path) -> Path | None:
+    folder = root / scenario.metadata.name
+    runs = sorted(p for p in folder.glob("*") if (p / "manifest.json").is_file())
+    return runs[-1] if runs else None
+
+
+def kpi_halfwidths(kpis: pd.DataFrame, names: Sequence[str]) -> dict[str, float]:
+    """The 95% t-based confidence half-width of the mean of each named KPI."""
+    from scipy import stats
+
+    widths = {}
+    for name in names:
+        values = kpis[name].dropna().to_numpy(dtype=float)
+        if len(values) < 2:
+            widths[name] = math.inf
+            continue
+        sem = stats.sem(values)
+        widths[name] = float(stats.t.ppf(0.975, len(values) - 1) * sem) if sem > 0 else 0.0
+    return widths
+
+
+def run_experiment(
+    scenario: Scenario | str | Path,
+    replications: int | None = None,
+    seed: int | None = None,
+    *,
+    executor: str = "process",
+    jobs: int | None = None,
+    scheduler: str | None = None,
+    out: str | Path | None = None,
+    results_root: str | Path = "results",
+    overrides: Sequence[str] = (),
+    resume: bool = False,
+    target_ci: Mapping[str, float] | None = None,
+    max_replications: int | None = None,
+    progress: bool | None = None,
+    plots: bool = True,
+) -> Path:
+    """Run ``replications`` of ``scenario`` and return the run folder."""
+    source = None
+    if not isinstance(scenario, Scenario):
+        source = str(scenario)
+        scenario = load_scenario(scenario, overrides)
+    n = replications or scenario.run.replications
+    root_seed = scenario.run.seed if seed is None else seed
+    jobs = jobs or default_jobs()
+    digest = config_hash(scenario)
+    if target_ci:
+        unknown = [k for k in target_ci if k not in _kpi_names(scenario)]
+        if unknown:
+            raise RunError(f"--target-ci names unknown KPI(s): {', '.join(unknown)}")
+    run_dir, manifest = _prepare(scenario, n, root_seed, digest, out, results_root, resume)
+    manifest.update(
+        source=source,
+        overrides=list(overrides),
+        executor=executor,
+        jobs=jobs,
+        scheduler=scheduler,
+        status="running",
+        started_at=now_iso(),
+        versions=versions(),
+        git_commit=git_commit(Path(source).resolve().parent if source else Path.cwd()),
+    )
+    store = RunStore(run_dir)
+    store.write_manifest(manifest)
+    store.discard_unfinished()
+    started = time.perf_counter()
+    try:
+        target = n
+        while True:
+            todo = sorted(set(range(target)) - store.completed())
+            _execute(scenario, root_seed, todo, store, executor, jobs, scheduler, progress)
+            manifest["replications"] = target
+            manifest["stop_reason"] = "replications reached"
+            if not target_ci:
+                break
+            widths = kpi_halfwidths(store.read_table("kpis"), list(target_ci))
+            manifest["ci_halfwidths"] = widths
+            if all(widths[k] <= target_ci[k] for k in target_ci):
+                manifest["stop_reason"] = "target confidence intervals met"
+                break
+            limit = max_replications or 10 * n
+            if target >= limit:
+                manifest["stop_reason"] = f"max replications ({limit}) reached before the targets"
+                break
+            target = min(limit, target + n)
+    except KeyboardInterrupt:
+        manifest.update(status="interrupted", finished_at=now_iso())
+        store.write_manifest(manifest)
+        raise
+    except BaseException:
+        manifest.update(status="failed", finished_at=now_iso())
+        store.write_manifest(manifest)
+        raise
+    manifest.update(
+        status="complete",
+        finished_at=now_iso(),
+        elapsed_seconds=round(time.perf_counter() - started, 3),
+        completed_replications=len(store.completed()),
+    )
+    store.write_manifest(manifest)
+    if plots:
+        from sim.analysis.figures import run_figures
+
+        manifest["figures"] = [p.name for p in run_figures(run_dir)]
+        store.write_manifest(manifest)
+    return run_dir
+
+
+def _kpi_names(scenario: Scenario) -> set[str]:
+    from sim.tables import KPI_COLUMNS
+
+    return set(KPI_COLUMNS) | {f"complete_day_{p.name}" for p in scenario.forces.phases}
+
+
+def _prepare(scenario, n, root_seed, digest, out, results_root, resume):
+    root = Path(results_root)
+    if resume:
+        run_dir = Path(out) if out else latest_run_dir(scenario, root)
+        if run_dir is None or not (run_dir / "manifest.json").is_file():
+            raise RunError(f"nothing to resume: no run of '{scenario.metadata.name}' under {root}")
+        manifest = RunStore(run_dir).read_manifest()
+        if manifest.get("config_hash") != digest:
+            raise RunError(
+                f"cannot resume {run_dir}: the scenario changed since it started "
+                f"(config hash {manifest.get('config_hash', '?')[:12]} vs {digest[:12]})"
+            )
+        if manifest.get("root_seed") != root_seed:
+            raise RunError(
+                f"cannot resume {run_dir}: it used seed "
+                f"{manifest.get('root_seed')}, not {root_seed}"
+            )
+        return run_dir, manifest
+    run_dir = Path(out) if out else default_run_dir(scenario, root, digest)
+    if (run_dir / "manifest.json").exists():
+        raise RunError(f"{run_dir} already holds a run; use --resume or another --out")
+    manifest: dict[str, Any] = {
+        "manifest_version": MANIFEST_VERSION,
+        "scenario": scenario.metadata.name,
+        "description": scenario.metadata.description,
+        "config_hash": digest,
+        "config": scenario.model_dump(mode="json"),
+        "root_seed": root_seed,
+        "replications": n,
+    }
+    return run_dir, manifest
+
+
+def _execute(scenario, seed, todo, store, executor, jobs, scheduler, progress) -> None:
+    if not todo:
+        return
+    from tqdm import tqdm
+
+    show = sys.stderr.isatty() if progress is None else progress
+    tasks = [(scenario, seed, chunk) for chunk in chunks(todo, chunk_size(len(todo), jobs))]
+    with tqdm(total=len(todo), disable=not show, unit="rep", desc=scenario.metadata.name) as bar:
+        for first, last, tables in run_tasks(run_chunk, tasks, executor, jobs, scheduler):
+            store.write_chunk(first, last, tables)
+            bar.update(last - first + 1)

@@ -1,0 +1,106 @@
+"""The result store: one folder per run, written so that a crash never loses finished work.
+
+Layout of ``results/<scenario>/<run-id>/``::
+
+    manifest.json              provenance and status (written atomically)
+    <table>.parquet/           one Parquet dataset per table, readable with
+        part-000000-000009.parquet   pandas.read_parquet(run_dir / "<table>.parquet")
+
+Each chunk of replications is written table by table, each part to a hidden temporary
+name and renamed into place when complete; ``kpis`` goes last, so a chunk counts as done
+exactly when its ``kpis`` part exists. Parquet readers skip hidden files, so a partial file
+is never visible under a final name. Resuming deletes the parts of unfinished chunks.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+COMMIT_TABLE = "kpis"
+_PART = re.compile(r"^part-(\d{6})-(\d{6})\.parquet$")
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file and a rename."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+def atomic_write_json(path: Path, payload: dict[str, Any]) -> None:
+    atomic_write_bytes(path, (json.dumps(payload, indent=2, default=str) + "\n").encode())
+
+
+def part_name(first: int, last: int) -> str:
+    return f"part-{first:06d}-{last:06d}.parquet"
+
+
+class RunStore:
+    """Reads and writes one run folder."""
+
+    def __init__(self, run_dir: str | Path) -> None:
+        self.run_dir = Path(run_dir)
+
+    @property
+    def manifest_path(self) -> Path:
+        return self.run_dir / "manifest.json"
+
+    def read_manifest(self) -> dict[str, Any]:
+        return json.loads(self.manifest_path.read_text())
+
+    def write_manifest(self, manifest: dict[str, Any]) -> None:
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        atomic_write_json(self.manifest_path, manifest)
+
+    def write_chunk(self, first: int, last: int, tables: dict[str, pd.DataFrame]) -> None:
+        """Write one chunk's tables; ``kpis`` last, as the chunk's commit record."""
+        name = part_name(first, last)
+        for table in sorted(tables, key=lambda t: t == COMMIT_TABLE):
+            folder = self.run_dir / f"{table}.parquet"
+            folder.mkdir(parents=True, exist_ok=True)
+            tmp = folder / f".{name}.tmp"
+            tables[table].to_parquet(tmp, index=False)
+            with open(tmp, "rb") as handle:
+                os.fsync(handle.fileno())
+            os.replace(tmp, folder / name)
+
+    def completed(self) -> set[int]:
+        """Replications whose chunk is complete."""
+        done: set[int] = set()
+        folder = self.run_dir / f"{COMMIT_TABLE}.parquet"
+        if folder.is_dir():
+            for path in folder.iterdir():
+                match = _PART.match(path.name)
+                if match:
+                    done.update(range(int(match[1]), int(match[2]) + 1))
+        return done
+
+    def discard_unfinished(self) -> None:
+        """Remove temporary files and parts of chunks that never committed."""
+        committed = {
+            p.name for p in (self.run_dir / f"{COMMIT_TABLE}.parquet").glob("part-*.parquet")
+        }
+        for folder in self.run_dir.glob("*.parquet"):
+            for path in folder.iterdir():
+                if path.name.endswith(".tmp") or path.name not in committed:
+                    path.unlink()
+
+    def table_names(self) -> list[str]:
+        return sorted(p.name.removesuffix(".parquet") for p in self.run_dir.glob("*.parquet"))
+
+    def read_table(self, name: str) -> pd.DataFrame:
+        folder = self.run_dir / f"{name}.parquet"
+        if not folder.exists():
+            raise KeyError(f"{self.run_dir} has no table '{name}' (has: {self.table_names()})")
+        frame = pd.read_parquet(folder)
+        order = [c for c in ("replication", "day", "incident", "lift") if c in frame.columns]
+        return frame.sort_values(order, kind="stable").reset_index(drop=True) if order else frame

@@ -1,0 +1,1 @@
+"""The SimPy world: posture, lift, drawdown, signals, modulation, incident processes, border."""
