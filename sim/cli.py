@@ -192,6 +192,58 @@ def run(
 
 
 @main.command()
+@click.argument("runs", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False))
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False),
+    default="results/compare",
+    show_default=True,
+    help="Folder for the table and figures.",
+)
+@_friendly_errors
+def compare(runs, out) -> None:
+    """Compare run folders against the first (the reference): KPI table and figures.
+
+    Runs that share a root seed are compared replication by replication (paired t
+    intervals, common random numbers); others by Welch's t test.
+
+    \b
+    Example:
+      withdrawal-sim compare results/baseline/RUN results/full_withdrawal_2025/RUN
+    """
+    from sim.analysis.comparison import compare as write_comparison
+
+    if len(runs) < 2:
+        raise click.UsageError("compare needs at least two run folders")
+    written = write_comparison(list(runs), out)
+    for path in written.values():
+        click.echo(f"wrote {path}")
+
+
+@main.command()
+@click.argument("runs", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False))
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False),
+    help="HTML file (default: report.html in the first run folder).",
+)
+@_friendly_errors
+def report(runs, out) -> None:
+    """Write one self-contained HTML report (figures embedded) for one or more runs.
+
+    \b
+    Example:
+      withdrawal-sim report results/baseline/RUN --out baseline.html
+    """
+    from pathlib import Path
+
+    from sim.analysis.report import report as write_report
+
+    path = write_report(list(runs), out or Path(runs[0]) / "report.html")
+    click.echo(f"wrote {path}")
+
+
+@main.command()
 @click.argument("scenarios", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help=SET_HELP)
 @_friendly_errors

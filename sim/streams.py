@@ -63,7 +63,9 @@ class BufferedDraws:
     def uniform(self) -> float:
         """One U(0, 1) draw, strictly inside (0, 1)."""
         if self._ui >= len(self._u):
-            self._u = (1.0 - self._rng.random(self._block)).tolist()
+            # random() gives k / 2**53 with k in [0, 2**53); the half-step shift keeps every
+            # value strictly inside (0, 1), so log(u) and inverse CDFs are always finite
+            self._u = (self._rng.random(self._block) + 2.0**-54).tolist()
             self._ui = 0
         value = self._u[self._ui]
         self._ui += 1

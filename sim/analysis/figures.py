@@ -16,13 +16,15 @@ matplotlib.use("Agg")
 import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
 import pandas as pd
+from matplotlib.figure import Figure
 
 from sim.analysis.bands import mean_band
 from sim.experiment.results import RunResults, load_results
 from sim.experiment.store import atomic_write_bytes
 
 
-def _mark_events(ax, run: RunResults) -> None:
+def mark_phases(ax, run: RunResults) -> None:
+    """Dashed lines at the phase start dates of ``run``'s scenario."""
     config = run.manifest["config"]
     for phase in config["forces"]["phases"]:
         when = pd.Timestamp(phase["start_date"])
@@ -36,6 +38,10 @@ def _mark_events(ax, run: RunResults) -> None:
             fontsize=8,
             color="0.3",
         )
+
+
+def mark_triggers(ax, run: RunResults) -> None:
+    """Triangles at the dates repositioning rules triggered (in any replication)."""
     policy = run.policy
     holds = policy[policy["action"] == "hold"]
     if len(holds):
@@ -50,28 +56,29 @@ def _mark_events(ax, run: RunResults) -> None:
         )
 
 
-def _format_dates(ax) -> None:
-    ax.xaxis.set_major_locator(mdates.MonthLocator(bymonth=(1, 4, 7, 10)))
+def format_dates(ax, months: tuple[int, ...] = (1, 4, 7, 10)) -> None:
+    ax.xaxis.set_major_locator(mdates.MonthLocator(bymonth=months))
     ax.xaxis.set_major_formatter(mdates.DateFormatter("%b %Y"))
     for label in ax.get_xticklabels():
         label.set_rotation(30)
         label.set_horizontalalignment("right")
 
 
-def _save(fig, path: Path) -> Path:
-    """Write the figure atomically (PNG) and release it."""
+def save_figure(fig: Figure, path: Path) -> Path:
+    """Write the figure atomically (PNG, or SVG by suffix) and release it."""
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=110)
+    fig.savefig(buffer, format=path.suffix.lstrip(".") or "png", dpi=110)
     plt.close(fig)
     atomic_write_bytes(path, buffer.getvalue())
     return path
 
 
-def personnel_figure(run: RunResults, path: Path) -> Path:
+def personnel_figure(run: RunResults) -> Figure:
     forces = run.forces
     labels = {
         s["name"]: s.get("label") or s["name"] for s in run.manifest["config"]["forces"]["sites"]
     }
+    labels["in_transit"] = "in transit"
     per_site = forces.groupby(["replication", "date", "site"], observed=True)["personnel"].sum()
     band = mean_band(per_site.reset_index(), "personnel", ["site", "date"])
     in_iraq = mean_band(run.posture, "in_iraq", ["date"])
@@ -87,17 +94,18 @@ def personnel_figure(run: RunResults, path: Path) -> Path:
     )
     threshold = run.manifest["config"]["forces"]["in_iraq_threshold_personnel"]
     ax.axhline(threshold, color="black", linestyle=":", linewidth=0.8)
-    _mark_events(ax, run)
-    _format_dates(ax)
+    mark_phases(ax, run)
+    mark_triggers(ax, run)
+    format_dates(ax)
     ax.set_ylabel("personnel")
     ax.set_xlabel("date")
     n = run.manifest["replications"]
     ax.set_title(f"{run.name}: coalition personnel by site (mean and 95% CI, {n} replications)")
-    ax.legend(fontsize=8, ncols=2, loc="upper right")
-    return _save(fig, path)
+    fig.legend(fontsize=8, ncols=4, loc="outside lower center")
+    return fig
 
 
-def incidents_figure(run: RunResults, path: Path, freq: str = "MS") -> Path:
+def incidents_figure(run: RunResults, freq: str = "MS") -> Figure:
     daily = run.daily
     periods = daily.assign(period=daily["date"].dt.to_period(freq[0]).dt.start_time)
     per = periods.groupby(["replication", "period", "sector"], observed=True)["incidents"].sum()
@@ -115,15 +123,16 @@ def incidents_figure(run: RunResults, path: Path, freq: str = "MS") -> Path:
             color=line[0].get_color(),
             step="post",
         )
-    _mark_events(ax, run)
-    _format_dates(ax)
+    mark_phases(ax, run)
+    mark_triggers(ax, run)
+    format_dates(ax)
     unit = {"M": "month", "W": "week", "D": "day"}.get(freq[0], freq)
     ax.set_ylabel(f"incidents per {unit}")
     ax.set_xlabel("date")
     n = run.manifest["replications"]
     ax.set_title(f"{run.name}: border incidents by sector (mean and 95% CI, {n} replications)")
-    ax.legend(fontsize=8, ncols=3, loc="upper left")
-    return _save(fig, path)
+    fig.legend(fontsize=8, ncols=6, loc="outside lower center")
+    return fig
 
 
 def run_figures(run_dir: str | Path) -> list[Path]:
@@ -131,6 +140,6 @@ def run_figures(run_dir: str | Path) -> list[Path]:
     run = load_results(run_dir)
     folder = Path(run_dir)
     return [
-        personnel_figure(run, folder / "personnel.png"),
-        incidents_figure(run, folder / "incidents.png"),
+        save_figure(personnel_figure(run), folder / "personnel.png"),
+        save_figure(incidents_figure(run), folder / "incidents.png"),
     ]

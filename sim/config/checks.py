@@ -66,11 +66,8 @@ def _forces(s: Scenario) -> Found:
                     ("forces", "sites", site.name, "personnel", role),
                     _unknown(role, f.roles, "role"),
                 )
-    totals = Counter()
-    for site in f.sites:
-        totals.update(site.personnel)
+    ceilings = _ceilings(s)
     yield from _duplicates([p.name for p in f.phases], ("forces", "phases"), "phase")
-    receiving: set[str] = set()
     previous = None
     for phase in f.phases:
         at = ("forces", "phases", phase.name)
@@ -96,11 +93,7 @@ def _forces(s: Scenario) -> Found:
                 if role not in roles:
                     yield (*at, "reduce", site_name, role), _unknown(role, f.roles, "role")
                     continue
-                ceiling = (
-                    totals[role]
-                    if site_name in receiving
-                    else sites[site_name].personnel.get(role, 0)
-                )
+                ceiling = ceilings[site_name][role]
                 if level > ceiling:
                     yield (
                         (*at, "reduce", site_name, role),
@@ -114,9 +107,43 @@ def _forces(s: Scenario) -> Found:
         total = sum(phase.destinations.values())
         if abs(total - 1.0) > SHARE_TOLERANCE:
             yield (*at, "destinations"), f"shares must sum to 1 (they sum to {total:g})"
-        receiving.update(phase.destinations)
     yield from _lift(s, sites)
-    yield from _repositioning(s, sites, receiving)
+    yield from _repositioning(s, sites)
+
+
+def _ceilings(s: Scenario) -> dict[str, Counter]:
+    """The most personnel of each role that can ever be at each site.
+
+    Residual roles never move. Others can reach a site from every site that feeds it, at
+    any remove: a phase feeds its destinations from the sites it reduces, a repositioning
+    rule feeds ``return_to`` from ``return_from``. Phase order and conditions are ignored,
+    so the bound holds whenever phases actually start.
+    """
+    f = s.forces
+    initial = {site.name: Counter(site.personnel) for site in f.sites}
+    feeds: dict[str, set[str]] = {name: set() for name in initial}  # site -> sites it feeds
+    for phase in f.phases:
+        for source in phase.reduce:
+            for dest, share in phase.destinations.items():
+                if share > 0 and source in feeds and dest in initial:
+                    feeds[source].add(dest)
+    for rule in f.repositioning:
+        for source in rule.return_from:
+            if source in feeds and rule.return_to in initial:
+                feeds[source].add(rule.return_to)
+    residual = set(f.residual_roles)
+    ceilings = {name: Counter(initial[name]) for name in initial}
+    for source in initial:
+        reached, frontier = set(), [source]
+        while frontier:
+            for dest in feeds[frontier.pop()] - reached - {source}:
+                reached.add(dest)
+                frontier.append(dest)
+        for dest in reached:
+            ceilings[dest].update(
+                {role: n for role, n in initial[source].items() if role not in residual}
+            )
+    return ceilings
 
 
 def _lift(s: Scenario, sites: dict) -> Found:
@@ -128,12 +155,13 @@ def _lift(s: Scenario, sites: dict) -> Found:
                 yield ("forces", "lift", asset.name, "serves"), _unknown(dest, sites, "site")
     needed = {(p.name, d) for p in f.phases for d in p.destinations if p.destinations[d] > 0}
     needed |= {(r.name, r.return_to) for r in f.repositioning if r.return_to and r.return_personnel}
+    needed = {(owner, dest) for owner, dest in needed if dest in sites}  # others reported once
     for owner, dest in sorted(needed):
         if not any(not a.serves or dest in a.serves for a in f.lift):
             yield ("forces", "lift"), f"no lift asset serves '{dest}' (needed by '{owner}')"
 
 
-def _repositioning(s: Scenario, sites: dict, receiving: set[str]) -> Found:
+def _repositioning(s: Scenario, sites: dict) -> Found:
     f = s.forces
     yield from _duplicates([r.name for r in f.repositioning], ("forces", "repositioning"), "rule")
     for rule in f.repositioning:

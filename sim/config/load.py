@@ -19,7 +19,14 @@ import yaml
 from pydantic import ValidationError
 
 from sim.config.checks import semantic_problems
-from sim.config.errors import PathKey, Position, Problem, ScenarioError, position_of
+from sim.config.errors import (
+    PathKey,
+    Position,
+    Problem,
+    ScenarioError,
+    position_of,
+    suggestion,
+)
 from sim.config.merge import deep_merge
 from sim.config.pydantic_errors import problems_from_validation
 from sim.config.schema import Scenario
@@ -75,9 +82,13 @@ def _apply_override(data: dict[str, Any], expression: str, positions: Positions)
     if not sep or not key.strip():
         raise ScenarioError([Problem(where, (), "expected --set dotted.key=value")])
     parts = key.strip().split(".")
+    if not all(parts):
+        raise ScenarioError([Problem(where, (), f"empty key in '{key.strip()}'")])
     try:
         value = yaml.safe_load(raw)
     except yaml.YAMLError:
+        value = raw
+    except (ValueError, TypeError, OverflowError):  # e.g. 2025-13-45, a date YAML cannot build
         value = raw
     node: Any = data
     path: list[str | int] = []
@@ -96,20 +107,32 @@ def _apply_override(data: dict[str, Any], expression: str, positions: Positions)
         elif isinstance(node, list):
             index = _list_index(node, part)
             if index is None:
-                names = ", ".join(str(item_key(item, i)) for i, item in enumerate(node))
-                raise ScenarioError(
-                    [Problem(where, (*path, part), f"no list item '{part}' (items: {names})")]
-                )
-            path.append(item_key(node[index], index))
+                raise ScenarioError([Problem(where, (*path, part), _no_item(node, part))])
             if last:
                 node[index] = value
+                path.append(item_key(value, index))
             else:
+                path.append(item_key(node[index], index))
                 node = node[index]
         else:
+            kind = type(node).__name__
+            article = "an" if kind[0] in "aeiou" else "a"
             raise ScenarioError(
-                [Problem(where, tuple(path), f"is a {type(node).__name__}, not a mapping")]
+                [Problem(where, tuple(path), f"is {article} {kind}, not a mapping or a list")]
             )
+    # What the file said below the replaced value no longer exists: point there at --set.
+    for stale in [p for p in positions if p[: len(path)] == tuple(path)]:
+        del positions[stale]
     positions[tuple(path)] = where
+
+
+def _no_item(items: list[Any], part: str) -> str:
+    if items and all(isinstance(item_key(item, i), str) for i, item in enumerate(items)):
+        names = ", ".join(str(item_key(item, i)) for i, item in enumerate(items))
+        return f"no list item '{part}'{suggestion(part, names.split(', '))} (items: {names})"
+    if not items:
+        return f"no list item '{part}' (the list is empty)"
+    return f"no list item '{part}' (use an index from 0 to {len(items) - 1})"
 
 
 def _list_index(items: list[Any], part: str) -> int | None:

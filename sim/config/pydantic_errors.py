@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from typing import Any
 
@@ -48,6 +49,8 @@ def allowed_keys(loc: tuple[str | int, ...]) -> set[str]:
                     following.append(branch["items"])
                 elif isinstance(part, str) and isinstance(branch.get("additionalProperties"), dict):
                     following.append(branch["additionalProperties"])
+                elif isinstance(part, str) and branch.get("patternProperties"):
+                    following.extend(branch["patternProperties"].values())  # dict[Name, ...]
                 elif isinstance(part, str) and any(
                     props.get(tag, {}).get("const") == part for tag in _TAGS
                 ):
@@ -77,6 +80,10 @@ def named_path(loc: tuple[str | int, ...], data: Any) -> PathKey:
     return tuple(path)
 
 
+def _tag_name(ctx: dict[str, Any]) -> str:
+    return str(ctx.get("discriminator", "kind")).strip("'\"")
+
+
 def _message(error: dict[str, Any], path: PathKey) -> str:
     kind = error["type"]
     if kind == "extra_forbidden":
@@ -87,10 +94,14 @@ def _message(error: dict[str, Any], path: PathKey) -> str:
         return "required key is missing"
     if kind == "union_tag_invalid":
         ctx = error.get("ctx", {})
-        tag = ctx.get("discriminator", "kind")
-        return f"unknown {tag}; expected one of {ctx.get('expected_tags', '')}"
+        given = str(ctx.get("tag", ""))
+        expected = re.findall(r"'([^']*)'", str(ctx.get("expected_tags", "")))
+        return (
+            f"unknown {_tag_name(ctx)} '{given}'{suggestion(given, expected)} "
+            f"(expected one of: {', '.join(expected)})"
+        )
     if kind == "union_tag_not_found":
-        return f"needs a {error.get('ctx', {}).get('discriminator', 'kind')} key"
+        return f"needs a '{_tag_name(error.get('ctx', {}))}' key"
     given = error.get("input")
     shown = repr(given) if not isinstance(given, dict | list) else type(given).__name__
     return f"{error['msg'][0].lower()}{error['msg'][1:]} (got {shown})"
@@ -102,5 +113,7 @@ def problems_from_validation(
     problems = []
     for error in exc.errors():
         path = named_path(tuple(error["loc"]), data)
+        if error["type"] == "union_tag_invalid":  # point at the tag itself, not its mapping
+            path = (*path, _tag_name(error.get("ctx", {})))
         problems.append(Problem(position_of(path, positions, default), path, _message(error, path)))
     return problems

@@ -21,9 +21,9 @@ NonNegativeInt = Annotated[int, Field(ge=0)]
 
 
 class Strict(BaseModel):
-    """Base of every schema model: unknown keys are errors, values are not coerced loosely."""
+    """Base of every schema model: unknown keys are errors; infinities and NaN are refused."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Fixed(Strict):

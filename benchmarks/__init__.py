@@ -1,0 +1,1 @@
+"""Speed and memory measurements of withdrawal-sim (not tests): ``python -m benchmarks``."""

@@ -1,0 +1,171 @@
+"""``withdrawal-sim report``: one self-contained HTML file for one or more runs.
+
+Figures are embedded as base64 PNG and tables as HTML, so the file opens in any browser
+with no server and no other files. With several runs, the first is the reference and the
+report adds the paired comparison.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+
+from sim.analysis import comparison, figures
+from sim.analysis.figures import save_figure
+from sim.analysis.summary import compare_runs, summarize_kpis
+from sim.experiment.results import RunResults, load_results
+from sim.experiment.store import atomic_write_bytes
+
+STYLE = """
+body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 1100px; color: #222; }
+h1, h2, h3 { font-weight: 600; } table { border-collapse: collapse; font-size: 0.85rem; }
+td, th { border: 1px solid #ccc; padding: 0.25rem 0.5rem; text-align: right; }
+th { background: #f3f3f3; } td:first-child, th:first-child { text-align: left; }
+img { max-width: 100%; border: 1px solid #eee; margin: 0.5rem 0; }
+.meta td { text-align: left; } .note { color: #555; font-size: 0.9rem; }
+"""
+
+
+def _img(path: Path, alt: str) -> str:
+    data = base64.b64encode(path.read_bytes()).decode()
+    return f'<figure><img alt="{html.escape(alt)}" src="data:image/png;base64,{data}"></figure>'
+
+
+def _table(frame: pd.DataFrame, cls: str = "") -> str:
+    return frame.to_html(index=False, float_format=lambda v: f"{v:.4g}", classes=cls, border=0)
+
+
+def _parameters(run: RunResults) -> pd.DataFrame:
+    config = run.manifest["config"]
+    rows = []
+    for phase in config["forces"]["phases"]:
+        shares = ", ".join(f"{k} {v:g}" for k, v in phase["destinations"].items())
+        rows.append(
+            (
+                "phase",
+                phase["name"],
+                f"from {phase['start_date']}: reduce {', '.join(phase['reduce'])} -> {shares}",
+            )
+        )
+    for asset in config["forces"]["lift"]:
+        rows.append(
+            (
+                "lift",
+                asset["name"],
+                f"{asset['capacity_personnel']} personnel x {asset['lifts_per_day']} per day",
+            )
+        )
+    for rule in config["forces"]["repositioning"]:
+        rows.append(
+            (
+                "repositioning",
+                rule["name"],
+                f"{rule['signal']} >= {rule['hold_above']}: "
+                f"hold, return {rule['return_personnel']} to {rule['return_to']}",
+            )
+        )
+    for proc in config["threats"]["processes"]:
+        rate = proc.get("rate_per_day", proc.get("background_rate_per_day"))
+        extra = f", n={proc['branching_ratio']}" if proc["kind"] == "hawkes" else ""
+        rows.append(
+            (
+                "process",
+                proc["name"],
+                f"{proc['kind']} {proc['actor']} in {proc['sector']}: {rate}/day{extra}",
+            )
+        )
+    return pd.DataFrame(rows, columns=["part", "name", "setting"])
+
+
+def _provenance(run: RunResults) -> pd.DataFrame:
+    m = run.manifest
+    keys = [
+        "scenario",
+        "status",
+        "replications",
+        "completed_replications",
+        "root_seed",
+        "config_hash",
+        "git_commit",
+        "executor",
+        "jobs",
+        "started_at",
+        "finished_at",
+        "elapsed_seconds",
+        "stop_reason",
+        "source",
+    ]
+    rows = [(k, str(m.get(k))) for k in keys]
+    rows.append(("versions", ", ".join(f"{k} {v}" for k, v in m.get("versions", {}).items())))
+    rows.append(("run folder", str(run.run_dir)))
+    return pd.DataFrame(rows, columns=["field", "value"])
+
+
+def _run_section(run: RunResults, work: Path) -> str:
+    m = run.manifest
+    personnel = save_figure(figures.personnel_figure(run), work / f"{run.name}-personnel.png")
+    incidents = save_figure(figures.incidents_figure(run), work / f"{run.name}-incidents.png")
+    return "\n".join(
+        [
+            f"<h2>{html.escape(run.name)}</h2>",
+            f"<p>{html.escape(m.get('description') or '')}</p>",
+            "<h3>Key parameters</h3>",
+            _table(_parameters(run), "meta"),
+            "<h3>KPIs (mean with 95% confidence interval)</h3>",
+            _table(summarize_kpis(run)),
+            _img(personnel, f"{run.name}: personnel by site"),
+            _img(incidents, f"{run.name}: incidents by sector"),
+            "<h3>Provenance</h3>",
+            _table(_provenance(run), "meta"),
+        ]
+    )
+
+
+def report(run_dirs: list[str | Path], out: str | Path) -> Path:
+    """Write the HTML report of ``run_dirs`` to ``out`` and return its path."""
+    runs = [load_results(d) for d in run_dirs]
+    out = Path(out)
+    names = ", ".join(run.name for run in runs)
+    parts = [
+        f"<h1>withdrawal-sim report: {html.escape(names)}</h1>",
+        '<p class="note">Strategic and notional model built on public information only. '
+        "Bands and intervals are 95% t-based confidence intervals of the mean over "
+        "replications.</p>",
+    ]
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        if len(runs) > 1:
+            table = compare_runs(runs)
+            colors = comparison.scenario_colors(runs)
+            parts += [
+                f"<h2>Comparison against {html.escape(runs[0].name)}</h2>",
+                '<p class="note">Differences are scenario minus reference; paired on common '
+                "replications where the runs share a root seed (common random numbers), "
+                "otherwise Welch's t test.</p>",
+                _table(table.drop(columns=["reference"])),
+                _img(
+                    save_figure(comparison.in_iraq_figure(runs, colors), work / "iraq.png"),
+                    "personnel in Iraq by scenario",
+                ),
+                _img(
+                    save_figure(comparison.incidents_figure(runs, colors), work / "inc.png"),
+                    "incidents by sector and scenario",
+                ),
+                _img(
+                    save_figure(comparison.forest_figure(table, colors), work / "forest.png"),
+                    "KPI differences",
+                ),
+            ]
+        parts += [_run_section(run, work) for run in runs]
+    page = (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f"<title>withdrawal-sim: {html.escape(names)}</title><style>{STYLE}</style></head>"
+        f"<body>{''.join(parts)}</body></html>\n"
+    )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(out, page.encode("utf-8"))
+    return out
