@@ -88,6 +88,7 @@ def test_named_items_merge_deeply():
         ([{"name": "a", "v": 1}], [{"v": 2}]),  # an item without a name
         ([{"name": "a", "v": 1}, {"v": 0}], [{"name": "a", "v": 2}]),  # base not all named
         ([{"name": "a"}], []),  # an empty list clears
+        ({"advisers": 80, "support": 70}, {}),  # an empty mapping clears ("keep no one")
         ({"x": 1}, [1]),  # a list replaces a mapping
         ([1], {"x": 1}),  # and a mapping a list
         ({"x": 1}, 3),  # a value replaces a mapping

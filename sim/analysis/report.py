@@ -26,7 +26,8 @@ h1, h2, h3 { font-weight: 600; } table { border-collapse: collapse; font-size: 0
 td, th { border: 1px solid #ccc; padding: 0.25rem 0.5rem; text-align: right; }
 th { background: #f3f3f3; } td:first-child, th:first-child { text-align: left; }
 img { max-width: 100%; border: 1px solid #eee; margin: 0.5rem 0; }
-.meta td { text-align: left; } .note { color: #555; font-size: 0.9rem; }
+.meta td { text-align: left; } .scroll { overflow-x: auto; }
+td { white-space: nowrap; } .note { color: #555; font-size: 0.9rem; }
 """
 
 
@@ -36,7 +37,8 @@ def _img(path: Path, alt: str) -> str:
 
 
 def _table(frame: pd.DataFrame, cls: str = "") -> str:
-    return frame.to_html(index=False, float_format=lambda v: f"{v:.4g}", classes=cls, border=0)
+    body = frame.to_html(index=False, float_format=lambda v: f"{v:.4g}", classes=cls, border=0)
+    return f'<div class="scroll">{body}</div>'
 
 
 def _parameters(run: RunResults) -> pd.DataFrame:
@@ -146,7 +148,13 @@ def report(run_dirs: list[str | Path], out: str | Path) -> Path:
                 '<p class="note">Differences are scenario minus reference; paired on common '
                 "replications where the runs share a root seed (common random numbers), "
                 "otherwise Welch's t test.</p>",
-                _table(table.drop(columns=["reference"])),
+                _table(table.drop(columns=["reference", "note"])),
+                "<ul>"
+                + "".join(
+                    f"<li>{html.escape(s)}: {html.escape(n)}</li>"
+                    for s, n in table[["scenario", "note"]].drop_duplicates().itertuples(False)
+                )
+                + "</ul>",
                 _img(
                     save_figure(comparison.in_iraq_figure(runs, colors), work / "iraq.png"),
                     "personnel in Iraq by scenario",

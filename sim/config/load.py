@@ -73,7 +73,7 @@ def _resolve_file(path: Path, chain: tuple[Path, ...]) -> tuple[dict[str, Any], 
         merged = deep_merge(merged, parent_data)
         merged_positions.update(parent_positions)
     merged_positions.update({k: v for k, v in positions.items() if k != ("extends",)})
-    return deep_merge(merged, data), merged_positions
+    return (deep_merge(merged, data) if data else merged), merged_positions
 
 
 def _apply_override(data: dict[str, Any], expression: str, positions: Positions) -> None:

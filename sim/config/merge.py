@@ -1,8 +1,9 @@
 """The one merge rule behind ``extends:`` and ``--set``.
 
-Mappings merge key by key, recursively. Lists whose items all have a ``name`` merge item by
-item, matched by name (new names are appended in order). Every other value, lists
-included, is replaced by the overriding one.
+Mappings merge key by key, recursively; an empty mapping ``{}`` replaces instead, which is
+how a file says "nothing here" (a phase that keeps no one at a site). Lists whose items all
+have a ``name`` merge item by item, matched by name (new names are appended in order).
+Every other value, lists included, is replaced by the overriding one.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ def _named(items: Any) -> bool:
 
 def deep_merge(base: Any, override: Any) -> Any:
     """``override`` laid over ``base`` (neither is modified)."""
-    if isinstance(base, dict) and isinstance(override, dict):
+    if isinstance(base, dict) and isinstance(override, dict) and override:
         merged = {key: copy.deepcopy(value) for key, value in base.items()}
         for key, value in override.items():
             merged[key] = deep_merge(merged[key], value) if key in merged else copy.deepcopy(value)

@@ -24,6 +24,10 @@ from sim.config.schema import LiftAsset
 from sim.model.durations import DurationSampler
 from sim.model.posture import Posture
 
+LATE = 2
+"""Priority of a lift's departure: after every urgent (0) and normal (1) event of the same
+instant, so a hold logged, an order placed or an arrival at that instant is seen first."""
+
 
 @dataclass
 class Order:
@@ -166,8 +170,7 @@ class LiftAssetProcess:
                 yield self.book.wait()
                 continue
             slot = self._slot_at_or_after(self.env.now)
-            if slot > self.env.now:
-                yield self.env.timeout(slot - self.env.now)
+            yield self._departure_at(slot)
             for _ in range(self.spec.lifts_per_day):
                 taken = self.book.take(self.serves, self.spec.capacity_personnel, self.dropped)
                 if taken is None:
@@ -177,6 +180,19 @@ class LiftAssetProcess:
                 self.on_depart(order, load, transit)
                 self.env.process(self._carry(order, load, transit))
             self.next_slot = slot + 1.0
+
+    def _departure_at(self, slot: float) -> simpy.Event:
+        """An event at ``slot`` processed after everything else that happens at ``slot``.
+
+        With a plain timeout, a repositioning check or a phase start at the same instant ran
+        before or after the departure depending on when each was scheduled (a rule checking
+        every half day logged a hold at day 14 while a drawdown lift left at day 14).
+        """
+        event = simpy.Event(self.env)
+        event._ok = True
+        event._value = None
+        self.env.schedule(event, LATE, slot - self.env.now)
+        return event
 
     def _carry(self, order: Order, load: list[int], transit: float):
         yield self.env.timeout(transit)
