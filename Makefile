@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 REPLICATIONS ?= 20
 SEED ?= 1
 
-.PHONY: run test setup lint bench clean
+.PHONY: run test setup lint bench clean compare-all
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,3 +33,6 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis .ruff_cache
+
+compare-all: $(STAMP)
+	$(BIN)/python scripts/compare_all.py --replications $(or $(COMPARE_REPLICATIONS),200) --seed $(SEED)
