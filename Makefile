@@ -22,8 +22,8 @@ run: $(STAMP)
 	$(BIN)/withdrawal-sim run scenarios/baseline.yaml -n $(REPLICATIONS) --seed $(SEED)
 
 lint: $(STAMP)
-	$(BIN)/ruff check sim tests benchmarks
-	$(BIN)/ruff format --check sim tests benchmarks
+	$(BIN)/ruff check sim tests benchmarks scripts
+	$(BIN)/ruff format --check sim tests benchmarks scripts
 
 test: $(STAMP) lint
 	$(BIN)/python -m pytest -n 2 -q
