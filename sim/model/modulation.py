@@ -9,8 +9,13 @@ The modulated rate of a process in sector s is its base rate times
            · (1 − e_F · F_s)                                 fortification of the sector
            · (1 − e_K · Σ_p w_{s,p} · L_p(t))                coordination with partners
 
-where every factor can be switched off. Each factor is bounded, so ``upper_bound`` gives
-the largest M_s can be over the horizon, which thinning needs.
+where every factor can be switched off. Thinning needs a bound of M_s over the horizon.
+``upper_bound`` is deliberately not the tightest one: only the presence factors can exceed
+1, so it is Π (1 + e) over the enabled presence factors, whatever the fortification,
+capacity plan or coordination levels. Two scenarios that differ only in those then thin the
+same candidate incidents (common random numbers): they keep identical incidents wherever
+their rates agree, and a Poisson process's incidents under the lower rate are a subset of
+those under the higher one.
 """
 
 from __future__ import annotations
@@ -86,16 +91,11 @@ class Modulation:
         return f
 
     def upper_bound(self, sector: int) -> float:
-        """max over [0, horizon] of M_s(t), whatever the forces do."""
-        f = self.static[sector]
+        """A bound of M_s(t) over [0, horizon], whatever the forces do, that depends only on
+        the presence effects (the other factors never exceed 1; see the module docstring)."""
+        f = 1.0
         if self.iraq is not None:
             f *= 1.0 + self.iraq.effect
         if self.syria is not None:
             f *= 1.0 + self.syria.effect
-        if self.capacity is not None:
-            low = min(self.capacity_level(0.0), self.capacity_level(self.horizon))
-            f *= 1.0 - self.capacity.effect * low
-        if self.coordination_effect:
-            low = sum(w * level.min_on(self.horizon) for level, w in self.sector_partners[sector])
-            f *= 1.0 - self.coordination_effect * low
         return f

@@ -34,11 +34,6 @@ class StepFunction:
         last = max(bisect.bisect_right(self.days, horizon) - 1, 0)
         return max(self.values[first : last + 1])
 
-    def min_on(self, horizon: float) -> float:
-        first = max(bisect.bisect_right(self.days, 0.0) - 1, 0)
-        last = max(bisect.bisect_right(self.days, horizon) - 1, 0)
-        return min(self.values[first : last + 1])
-
 
 class TrailingCount:
     """Incidents in the last ``window_days`` in the chosen sectors and actors."""
@@ -54,10 +49,14 @@ class TrailingCount:
             self.actors is None or actor in self.actors
         ):
             self.times.append(day)
+            self._forget(day)  # a signal nobody reads must not keep every incident
 
-    def __call__(self, day: float) -> float:
+    def _forget(self, day: float) -> None:
         while self.times and self.times[0] <= day - self.window:
             self.times.popleft()
+
+    def __call__(self, day: float) -> float:
+        self._forget(day)
         return float(len(self.times))
 
 
