@@ -60,6 +60,18 @@ class Modulation:
         self.static = [
             1.0 - fortification_effect * sector.fortification for sector in scenario.border.sectors
         ]
+        # fortification × coordination is piecewise constant: one step function per sector
+        breaks = sorted({0.0, *(d for f in self.partner_levels.values() for d in f.days)})
+        self.sector_steps = [
+            StepFunction.from_points(
+                breaks,
+                [
+                    self.static[s] * (1.0 - coordination_effect * self.coordination_level(s, day))
+                    for day in breaks
+                ],
+            )
+            for s in range(len(self.static))
+        ]
 
     def capacity_level(self, day: float) -> float:
         cap = self.capacity
@@ -75,7 +87,7 @@ class Modulation:
         return sum(w * level(day) for level, w in self.sector_partners[sector])
 
     def factor(self, sector: int, day: float) -> float:
-        f = self.static[sector]
+        f = self.sector_steps[sector](day)
         if self.iraq is not None:
             f *= 1.0 + self.iraq.effect * (
                 1.0 - min(1.0, self.posture.in_iraq / self.iraq.reference_personnel)
@@ -86,8 +98,6 @@ class Modulation:
             )
         if self.capacity is not None:
             f *= 1.0 - self.capacity.effect * self.capacity_level(day)
-        if self.coordination_effect:
-            f *= 1.0 - self.coordination_effect * self.coordination_level(sector, day)
         return f
 
     def upper_bound(self, sector: int) -> float:

@@ -24,6 +24,13 @@ class StepFunction:
         self.days = [to_day(step.date, start) for step in steps]
         self.values = [step.value for step in steps]
 
+    @classmethod
+    def from_points(cls, days: list[float], values: list[float]) -> StepFunction:
+        """The function that takes ``values[i]`` from ``days[i]`` (days increasing)."""
+        made = cls.__new__(cls)
+        made.days, made.values = list(days), list(values)
+        return made
+
     def __call__(self, day: float) -> float:
         i = bisect.bisect_right(self.days, day) - 1
         return self.values[max(i, 0)]
