@@ -121,12 +121,14 @@ KPI_COLUMNS = {
 """KPI columns present in every run; ``complete_day_<phase>`` columns follow, one per phase."""
 
 
-def _frame(name: str, columns: dict[str, object]) -> pd.DataFrame:
-    schema = TABLES[name]
-    return pd.DataFrame({col: pd.Series(columns[col]).astype(schema[col]) for col in schema})
+Columns = dict[str, np.ndarray]
 
 
-def _forces(w: World, rep: int, dates: np.ndarray) -> dict[str, pd.DataFrame]:
+def _col(values, dtype=None) -> np.ndarray:
+    return np.asarray(values, dtype=dtype)
+
+
+def _forces(w: World, rep: int, dates: np.ndarray) -> dict[str, Columns]:
     p = w.posture
     data = w.recorder.forces  # (time, site + transit, role)
     n_t, n_s, n_r = data.shape
@@ -150,107 +152,136 @@ def _forces(w: World, rep: int, dates: np.ndarray) -> dict[str, pd.DataFrame]:
         "out_of_theatre": per_site[:, :-1][:, country == "out_of_theatre"].sum(axis=1),
         "in_transit": per_site[:, -1],
     }
-    return {"forces": _frame("forces", forces), "posture": _frame("posture", posture)}
+    return {"forces": forces, "posture": posture}
 
 
-def _movements(w: World, rep: int) -> pd.DataFrame:
+def _movements(w: World, rep: int) -> Columns:
     start = w.scenario.clock.start_date
     moves = w.movements
-    depart = np.array([m.depart_day for m in moves], dtype=float)
-    arrive = np.array([m.arrive_day for m in moves], dtype=float)
-    return _frame(
-        "movements",
-        {
-            "replication": np.full(len(moves), rep),
-            "lift": [m.lift for m in moves],
-            "asset": [m.asset for m in moves],
-            "owner": [m.owner for m in moves],
-            "purpose": [m.purpose for m in moves],
-            "origin": [m.origin for m in moves],
-            "destination": [m.destination for m in moves],
-            "depart_day": depart,
-            "arrive_day": arrive,
-            "depart_date": to_dates(depart, start),
-            "arrive_date": to_dates(arrive, start),
-            "personnel": [m.personnel for m in moves],
-        },
-    )
+    depart = _col([m.depart_day for m in moves], float)
+    arrive = _col([m.arrive_day for m in moves], float)
+    return {
+        "replication": np.full(len(moves), rep),
+        "lift": _col([m.lift for m in moves], np.int64),
+        "asset": _col([m.asset for m in moves], object),
+        "owner": _col([m.owner for m in moves], object),
+        "purpose": _col([m.purpose for m in moves], object),
+        "origin": _col([m.origin for m in moves], object),
+        "destination": _col([m.destination for m in moves], object),
+        "depart_day": depart,
+        "arrive_day": arrive,
+        "depart_date": to_dates(depart, start),
+        "arrive_date": to_dates(arrive, start),
+        "personnel": _col([m.personnel for m in moves], np.int64),
+    }
 
 
-def _incidents(w: World, rep: int) -> pd.DataFrame:
+def _phases(w: World, rep: int) -> Columns:
+    phases = list(w.drawdown.phases.values())
+    return {
+        "replication": np.full(len(phases), rep),
+        "phase": _col([p.spec.name for p in phases], object),
+        "start_day": _col(
+            [np.nan if p.started_day is None else p.started_day for p in phases], float
+        ),
+        "complete_day": _col(
+            [np.nan if p.complete_day is None else p.complete_day for p in phases], float
+        ),
+    }
+
+
+def _policy(w: World, rep: int) -> Columns:
+    events = w.drawdown.policy_events
+    days = _col([e.day for e in events], float)
+    return {
+        "replication": np.full(len(events), rep),
+        "rule": _col([e.rule for e in events], object),
+        "day": days,
+        "date": to_dates(days, w.scenario.clock.start_date),
+        "action": _col([e.action for e in events], object),
+        "signal_value": _col([e.signal_value for e in events], float),
+    }
+
+
+def _incidents(w: World, rep: int) -> Columns:
     log = w.border.log
     s = w.scenario
     processes = s.threats.processes
-    proc = np.array(log.process, dtype=np.int64)
-    day = np.array(log.day, dtype=float)
-    start = np.array(log.response_start, dtype=float)
+    proc = _col(log.process, np.int64)
+    day = _col(log.day, float)
+    start = _col(log.response_start, float)
     names = np.array([p.name for p in processes] or [""], dtype=object)
     sectors = np.array([p.sector for p in processes] or [""], dtype=object)
     actors = np.array([p.actor for p in processes] or [""], dtype=object)
     types = np.array(w.border.type_names, dtype=object)
-    return _frame(
-        "incidents",
-        {
-            "replication": np.full(len(day), rep),
-            "incident": np.arange(len(day)),
-            "process": names[proc],
-            "sector": sectors[proc],
-            "actor": actors[proc],
-            "type": types[np.array(log.type, dtype=np.int64)],
-            "day": day,
-            "date": to_dates(day, s.clock.start_date),
-            "severity": log.severity,
-            "parent": log.parent,
-            "cluster": log.cluster,
-            "detected": np.array(log.detected, dtype=bool),
-            "response_start_day": start,
-            "response_end_day": log.response_end,
-            "wait_days": start - day,
-            "outcome": np.array(OUTCOMES, dtype=object)[np.array(log.outcome, dtype=np.int64)],
-        },
-    )
+    return {
+        "replication": np.full(len(day), rep),
+        "incident": np.arange(len(day)),
+        "process": names[proc],
+        "sector": sectors[proc],
+        "actor": actors[proc],
+        "type": types[_col(log.type, np.int64)],
+        "day": day,
+        "date": to_dates(day, s.clock.start_date),
+        "severity": _col(log.severity, float),
+        "parent": _col(log.parent, np.int64),
+        "cluster": _col(log.cluster, np.int64),
+        "detected": _col(log.detected, bool),
+        "response_start_day": start,
+        "response_end_day": _col(log.response_end, float),
+        "wait_days": start - day,
+        "outcome": np.array(OUTCOMES, dtype=object)[_col(log.outcome, np.int64)],
+    }
 
 
-def _daily(w: World, rep: int, dates: np.ndarray, incidents: pd.DataFrame) -> pd.DataFrame:
-    sectors = [s.name for s in w.scenario.border.sectors]
+def _daily(w: World, rep: int, dates: np.ndarray, incidents: Columns) -> Columns:
+    sector_specs = w.scenario.border.sectors
     times = w.times
-    n_i, n_s = len(times) - 1, len(sectors)
+    n_i, n_s = len(times) - 1, len(sector_specs)
     # interval k (row k) is [times[k], times[k+1]): its snapshot is the one at times[k+1]
-    bucket = np.searchsorted(times, incidents["day"].to_numpy(), side="right") - 1
-    sector_code = pd.Categorical(incidents["sector"], categories=sectors).codes
-    flat = bucket * n_s + sector_code
+    bucket = np.searchsorted(times, incidents["day"], side="right") - 1
+    sector_of_process = np.array(
+        [[s.name for s in sector_specs].index(p.sector) for p in w.scenario.threats.processes]
+        or [0],
+        dtype=np.int64,
+    )
+    log_process = _col(w.border.log.process, np.int64)
+    flat = bucket * n_s + sector_of_process[log_process]
     size = n_i * n_s
 
     def count(mask=None, weights=None) -> np.ndarray:
         keep = flat if mask is None else flat[mask]
-        w_ = None if weights is None else (weights if mask is None else weights[mask])
-        return np.bincount(keep, weights=w_, minlength=size)[:size]
+        weights_kept = None if weights is None else (weights if mask is None else weights[mask])
+        return np.bincount(keep, weights=weights_kept, minlength=size)[:size]
 
-    outcome = incidents["outcome"].to_numpy()
-    units = np.array([s.response_units for s in w.scenario.border.sectors], dtype=float)
+    outcome = incidents["outcome"]
+    units = np.array([s.response_units for s in sector_specs], dtype=float)
     busy = np.diff(w.recorder.busy, axis=0)  # unit-days per interval
     width = np.diff(times)[:, None]
-    return _frame(
-        "daily",
-        {
-            "replication": np.full(size, rep),
-            "day": np.repeat(times[1:], n_s),
-            "date": np.repeat(dates[1:], n_s),
-            "sector": np.tile(np.array(sectors, dtype=object), n_i),
-            "incidents": count().astype(np.int64),
-            **{o: count(outcome == o).astype(np.int64) for o in OUTCOMES},
-            "severity": count(weights=incidents["severity"].to_numpy()),
-            "backlog": w.recorder.backlog[1:].reshape(-1),
-            "utilisation": (busy / (width * units[None, :])).reshape(-1),
-            "intensity_per_day": w.recorder.intensity[1:].reshape(-1),
-        },
-    )
+    return {
+        "replication": np.full(size, rep),
+        "day": np.repeat(times[1:], n_s),
+        "date": np.repeat(dates[1:], n_s),
+        "sector": np.tile(np.array([s.name for s in sector_specs], dtype=object), n_i),
+        "incidents": count().astype(np.int64),
+        **{o: count(outcome == o).astype(np.int64) for o in OUTCOMES},
+        "severity": count(weights=incidents["severity"]).astype(float),
+        "backlog": w.recorder.backlog[1:].reshape(-1),
+        "utilisation": (busy / (width * units[None, :])).reshape(-1),
+        "intensity_per_day": w.recorder.intensity[1:].reshape(-1),
+    }
 
 
-def _kpis(w: World, rep: int, incidents: pd.DataFrame, daily: pd.DataFrame) -> pd.DataFrame:
+def _mean_or_nan(values: np.ndarray) -> float:
+    return float(values.mean()) if len(values) else math.nan
+
+
+def _kpis(w: World, rep: int, incidents: Columns, daily: Columns) -> Columns:
     outcome = incidents["outcome"]
-    n = len(incidents)
-    waits = incidents["wait_days"].dropna()
+    severity = incidents["severity"]
+    waits = incidents["wait_days"][~np.isnan(incidents["wait_days"])]
+    interdicted = outcome == "interdicted"
+    unstopped = (outcome == "missed") | (outcome == "undetected")
     row: dict[str, object] = {
         "replication": rep,
         "seed": w.root_seed,
@@ -260,59 +291,45 @@ def _kpis(w: World, rep: int, incidents: pd.DataFrame, daily: pd.DataFrame) -> p
         ),
         "repositioning_triggers": sum(e.action == "hold" for e in w.drawdown.policy_events),
         "peak_moved_per_day": max(w.moved_per_day.values(), default=0),
-        "incidents": n,
-        "interdicted": int((outcome == "interdicted").sum()),
+        "incidents": len(outcome),
+        "interdicted": int(interdicted.sum()),
         "missed": int((outcome == "missed").sum()),
         "undetected": int((outcome == "undetected").sum()),
-        "interdiction_rate": float((outcome == "interdicted").mean()) if n else math.nan,
-        "triggered_fraction": float((incidents["parent"] >= 0).mean()) if n else math.nan,
-        "severity_total": float(incidents["severity"].sum()),
-        "severity_unstopped": float(
-            incidents.loc[outcome.isin(["missed", "undetected"]), "severity"].sum()
-        ),
-        "mean_wait_days": float(waits.mean()) if len(waits) else math.nan,
-        "max_backlog": int(daily["backlog"].max()) if len(daily) else 0,
+        "interdiction_rate": _mean_or_nan(interdicted),
+        "triggered_fraction": _mean_or_nan(incidents["parent"] >= 0),
+        "severity_total": float(severity.sum()),
+        "severity_unstopped": float(severity[unstopped].sum()),
+        "mean_wait_days": _mean_or_nan(waits),
+        "max_backlog": int(daily["backlog"].max()) if len(daily["backlog"]) else 0,
     }
-    frame = pd.DataFrame([row]).astype(KPI_COLUMNS)
     for name, phase in w.drawdown.phases.items():
-        done = phase.complete_day
-        frame[f"complete_day_{name}"] = math.nan if done is None else float(done)
-    return frame
+        row[f"complete_day_{name}"] = math.nan if phase.complete_day is None else phase.complete_day
+    return {key: np.array([value]) for key, value in row.items()}
 
 
-def build_tables(w: World) -> dict[str, pd.DataFrame]:
+def build_columns(w: World) -> dict[str, Columns]:
+    """The replication's tables as columns of numpy arrays (cheap to concatenate)."""
     rep = w.replication
-    start = w.scenario.clock.start_date
-    dates = to_dates(w.times, start)
+    dates = to_dates(w.times, w.scenario.clock.start_date)
     tables = _forces(w, rep, dates)
     tables["movements"] = _movements(w, rep)
-    phases = list(w.drawdown.phases.values())
-    tables["phases"] = _frame(
-        "phases",
-        {
-            "replication": np.full(len(phases), rep),
-            "phase": [p.spec.name for p in phases],
-            "start_day": [math.nan if p.started_day is None else p.started_day for p in phases],
-            "complete_day": [
-                math.nan if p.complete_day is None else p.complete_day for p in phases
-            ],
-        },
-    )
-    events = w.drawdown.policy_events
-    event_days = np.array([e.day for e in events], dtype=float)
-    tables["policy"] = _frame(
-        "policy",
-        {
-            "replication": np.full(len(events), rep),
-            "rule": [e.rule for e in events],
-            "day": event_days,
-            "date": to_dates(event_days, start),
-            "action": [e.action for e in events],
-            "signal_value": [e.signal_value for e in events],
-        },
-    )
+    tables["phases"] = _phases(w, rep)
+    tables["policy"] = _policy(w, rep)
     incidents = _incidents(w, rep)
     tables["incidents"] = incidents
     tables["daily"] = _daily(w, rep, dates, incidents)
     tables["kpis"] = _kpis(w, rep, incidents, tables["daily"])
     return tables
+
+
+def to_frames(parts: list[dict[str, Columns]]) -> dict[str, pd.DataFrame]:
+    """Concatenate the columns of several replications into one typed DataFrame per table."""
+    frames = {}
+    for name in parts[0]:
+        schema = KPI_COLUMNS if name == "kpis" else TABLES[name]
+        data = {}
+        for column in parts[0][name]:
+            joined = np.concatenate([part[name][column] for part in parts])
+            data[column] = pd.array(joined, dtype=schema.get(column, "float64"))
+        frames[name] = pd.DataFrame(data, copy=False)
+    return frames

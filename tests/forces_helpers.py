@@ -15,6 +15,7 @@ from sim.config.checks import semantic_problems
 from sim.config.load import load_scenario
 from sim.config.schema import Scenario
 from sim.model.world import World
+from sim.tables import to_frames
 
 ROOT = Path(__file__).resolve().parent.parent
 BASELINE = ROOT / "scenarios" / "baseline.yaml"
@@ -115,4 +116,4 @@ def run(s: Scenario, replication: int = 0, seed: int = 1):
         depart(site, load)
 
     w.posture.depart = recording_depart
-    return w.run(), w, loads
+    return to_frames([w.run()]), w, loads

@@ -34,15 +34,12 @@ class RunError(Exception):
 
 def run_chunk(task: tuple[Scenario, int, list[int]]) -> tuple[int, int, dict[str, pd.DataFrame]]:
     """Run the replications of one chunk; the unit of work every executor maps."""
-    from sim.model.world import simulate
+    from sim.model.world import simulate_columns
+    from sim.tables import to_frames
 
     scenario, seed, replications = task
-    frames: dict[str, list[pd.DataFrame]] = {}
-    for rep in replications:
-        for name, frame in simulate(scenario, rep, seed).items():
-            frames.setdefault(name, []).append(frame)
-    tables = {name: pd.concat(parts, ignore_index=True) for name, parts in frames.items()}
-    return replications[0], replications[-1], tables
+    parts = [simulate_columns(scenario, rep, seed) for rep in replications]
+    return replications[0], replications[-1], to_frames(parts)
 
 
 def chunks(replications: Sequence[int], size: int) -> list[list[int]]:

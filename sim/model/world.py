@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 
+import numpy as np
 import pandas as pd
 import simpy
 
@@ -24,7 +25,7 @@ from sim.model.processes import build_processes
 from sim.model.signals import Signals
 from sim.recorder import Recorder, record_times
 from sim.streams import BufferedDraws, Streams
-from sim.tables import build_tables
+from sim.tables import build_columns, to_frames
 
 
 class World:
@@ -103,13 +104,23 @@ class World:
         self.drawdown.on_settled(order, sum(load))
         self.drawdown.on_arrival(order.destination)
 
-    def run(self) -> dict[str, pd.DataFrame]:
+    def run(self) -> dict[str, dict[str, np.ndarray]]:
+        """Run to the horizon; return the tables as columns (see ``sim.tables``)."""
         self.env.run(until=self.scenario.horizon_days)
         self.recorder.snapshot(self.scenario.horizon_days)
-        return build_tables(self)
+        return build_columns(self)
 
 
-def simulate(scenario: Scenario, replication: int = 0, root_seed: int | None = None):
+def simulate(
+    scenario: Scenario, replication: int = 0, root_seed: int | None = None
+) -> dict[str, pd.DataFrame]:
     """Run one replication and return its tables (name -> DataFrame)."""
+    return to_frames([simulate_columns(scenario, replication, root_seed)])
+
+
+def simulate_columns(
+    scenario: Scenario, replication: int = 0, root_seed: int | None = None
+) -> dict[str, dict[str, np.ndarray]]:
+    """Run one replication and return its tables as numpy columns, cheap to concatenate."""
     seed = scenario.run.seed if root_seed is None else root_seed
     return World(scenario, replication, seed).run()
