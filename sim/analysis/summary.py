@@ -10,6 +10,7 @@ t test, and the ``method`` column says so.
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -93,7 +94,11 @@ def compare_kpi(a: np.ndarray, b: np.ndarray, paired: bool, level: float = LEVEL
         reduction = var_unpaired / var_paired if var_paired > 0 else math.inf
         difference = float(np.nanmean(diff))
     else:
-        result = stats.ttest_ind(b, a, equal_var=False, nan_policy="omit")
+        with warnings.catch_warnings():
+            # one sample may be exactly constant (zero variance): Welch's test is still exact,
+            # but scipy warns of "catastrophic cancellation" for it
+            warnings.filterwarnings("ignore", "Precision loss occurred", RuntimeWarning)
+            result = stats.ttest_ind(b, a, equal_var=False, nan_policy="omit")
         reduction = math.nan
         difference = float(np.nanmean(b) - np.nanmean(a))
     try:
