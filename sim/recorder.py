@@ -13,6 +13,7 @@ import simpy
 from simpy.core import URGENT
 
 from sim.model.border import BorderResponse
+from sim.model.modulation import Modulation
 from sim.model.posture import Posture
 
 
@@ -32,11 +33,13 @@ class Recorder:
         posture: Posture,
         border: BorderResponse,
         processes,
+        modulation: Modulation,
     ) -> None:
         self.env = env
         self.times = times
         self.posture = posture
         self.border = border
+        self.modulation = modulation
         n_sites, n_roles, n_sectors = len(posture.sites), len(posture.roles), len(border.sectors)
         self.forces = np.zeros((len(times), n_sites + 1, n_roles), dtype=np.int64)
         self.backlog = np.zeros((len(times), n_sectors), dtype=np.int64)
@@ -63,5 +66,6 @@ class Recorder:
         for s, sector in enumerate(self.border.sectors):
             self.backlog[k, s] = len(sector.units.queue)
             self.busy[k, s] = sector.busy_until(t)
-            self.intensity[k, s] = sum(p.intensity(t) for p in self.by_sector[s])
+            factor = self.modulation.factor(s, t)
+            self.intensity[k, s] = sum(p.intensity(t, factor) for p in self.by_sector[s])
         self.taken += 1

@@ -78,9 +78,17 @@ class IncidentProcess(ABC):
     def base_rate(self, day: float) -> float:
         """The rate before modulation (for Hawkes, the background rate)."""
 
-    def intensity(self, day: float) -> float:
-        """λ(t) at ``day`` (the current time of the simulation)."""
-        return self.base_rate(day) * self.modulation_factor(day)
+    def intensity(self, day: float, sector_factor: float | None = None) -> float:
+        """λ(t) at ``day`` (the current time of the simulation).
+
+        ``sector_factor`` is M_s(day) when the caller already has it (the recorder evaluates
+        it once per sector, not once per process).
+        """
+        if self.modulation is None:
+            return self.base_rate(day)
+        if sector_factor is None:
+            sector_factor = self.modulation.factor(self.sector, day)
+        return self.base_rate(day) * sector_factor
 
     def run(self):
         """Lewis–Shedler thinning: used as is by the Poisson kinds."""
@@ -168,8 +176,8 @@ class HawkesProcess(IncidentProcess):
     def excitation_at(self, day: float) -> float:
         return self.excitation * math.exp(-self.beta * (day - self.last))
 
-    def intensity(self, day: float) -> float:
-        return self.base_rate(day) * self.modulation_factor(day) + self.excitation_at(day)
+    def intensity(self, day: float, sector_factor: float | None = None) -> float:
+        return super().intensity(day, sector_factor) + self.excitation_at(day)
 
     def run(self):
         background_bound = self.rate_bound * self.modulation_bound()

@@ -68,7 +68,9 @@ class World:
             env, scenario, self.modulation, self.draws_for, self.border.emit
         )
         self.times = record_times(scenario.horizon_days, scenario.clock.record_interval_days)
-        self.recorder = Recorder(env, self.times, self.posture, self.border, self.processes)
+        self.recorder = Recorder(
+            env, self.times, self.posture, self.border, self.processes, self.modulation
+        )
 
     def _check_threshold(self) -> None:
         threshold = self.scenario.forces.in_iraq_threshold_personnel
