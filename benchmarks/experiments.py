@@ -5,13 +5,26 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
+import sim
 from benchmarks.common import BASELINE, CLI, run_measured
 
 
 def _run(n: int, out: Path, *extra: str) -> tuple[float, int]:
     return run_measured(
-        [*CLI, "run", str(BASELINE), "-n", str(n), "--seed", "1", "--out", str(out), "-q",
-         "--no-plots", *extra]
+        [
+            *CLI,
+            "run",
+            str(BASELINE),
+            "-n",
+            str(n),
+            "--seed",
+            "1",
+            "--out",
+            str(out),
+            "-q",
+            "--no-plots",
+            *extra,
+        ]
     )
 
 
@@ -29,15 +42,34 @@ def peak_memory(small: int = 1_000, large: int = 10_000) -> dict[str, float]:
     }
 
 
+def _timed_run(n: int, out: Path, *extra: str) -> tuple[float, float]:
+    """Run in-process; return (elapsed seconds from the manifest, share of it spent writing)."""
+    run_dir = sim.run_experiment(
+        BASELINE,
+        n,
+        1,
+        out=out,
+        progress=False,
+        plots=False,
+        **dict(zip(extra[::2], extra[1::2], strict=True)),
+    )
+    manifest = sim.load_results(run_dir).manifest
+    return manifest["elapsed_seconds"], manifest["write_seconds"] / manifest["elapsed_seconds"]
+
+
 def throughput(n: int = 200) -> dict[str, float]:
-    """Replications per second serial and on a 2-process pool, and the parallel efficiency."""
+    """Replications per second serial, on a 2-process pool and on a local Dask cluster."""
     with tempfile.TemporaryDirectory() as tmp:
-        t_serial, _ = _run(n, Path(tmp) / "serial", "--executor", "serial")
-        t_pool, _ = _run(n, Path(tmp) / "pool", "--jobs", "2")
+        t_serial, write_share = _timed_run(n, Path(tmp) / "serial", "executor", "serial")
+        t_pool, _ = _timed_run(n, Path(tmp) / "pool", "executor", "process", "jobs", 2)
+        t_dask, _ = _timed_run(n, Path(tmp) / "dask", "executor", "dask", "jobs", 2)
     serial, pooled = n / t_serial, n / t_pool
     return {
         "replications": n,
         "serial_per_s": round(serial, 2),
         "pool2_per_s": round(pooled, 2),
+        "dask2_per_s": round(n / t_dask, 2),
         "parallel_efficiency": round(pooled / (2 * serial), 3),
+        "dask_over_pool_time": round(t_dask / t_pool, 3),
+        "write_share_serial": round(write_share, 3),
     }

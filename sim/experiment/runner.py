@@ -161,6 +161,7 @@ def run_experiment(
         status="complete",
         finished_at=now_iso(),
         elapsed_seconds=round(time.perf_counter() - started, 3),
+        write_seconds=round(store.write_seconds, 3),
         completed_replications=len(store.completed()),
     )
     store.write_manifest(manifest)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +50,7 @@ class RunStore:
 
     def __init__(self, run_dir: str | Path) -> None:
         self.run_dir = Path(run_dir)
+        self.write_seconds = 0.0  # time spent in write_chunk, for the manifest
 
     @property
     def manifest_path(self) -> Path:
@@ -63,6 +65,7 @@ class RunStore:
 
     def write_chunk(self, first: int, last: int, tables: dict[str, pd.DataFrame]) -> None:
         """Write one chunk's tables; ``kpis`` last, as the chunk's commit record."""
+        began = time.perf_counter()
         name = part_name(first, last)
         for table in sorted(tables, key=lambda t: t == COMMIT_TABLE):
             folder = self.run_dir / f"{table}.parquet"
@@ -72,6 +75,7 @@ class RunStore:
             with open(tmp, "rb") as handle:
                 os.fsync(handle.fileno())
             os.replace(tmp, folder / name)
+        self.write_seconds += time.perf_counter() - began
 
     def completed(self) -> set[int]:
         """Replications whose chunk is complete."""
