@@ -244,6 +244,64 @@ def report(runs, out) -> None:
 
 
 @main.command()
+@click.argument("sweep_file", type=click.Path(dir_okay=False))
+@click.option(
+    "-n",
+    "--replications",
+    type=click.IntRange(min=1),
+    help="Replications per point (default: the sweep's replications).",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False),
+    help="Sweep folder (default: results/sweeps/<name>/<run-id>/).",
+)
+@click.option(
+    "--executor",
+    type=click.Choice(["process", "serial", "dask"]),
+    default="process",
+    show_default=True,
+)
+@click.option("-j", "--jobs", type=click.IntRange(min=1), help="Worker processes.")
+@click.option("--scheduler", metavar="ADDRESS", help="Dask scheduler (with --executor dask).")
+@click.option("--resume", is_flag=True, help="Finish an interrupted sweep.")
+@click.option(
+    "--kpi",
+    "kpis",
+    multiple=True,
+    help="KPIs to analyse (repeatable; default: incidents, severity_unstopped, final_in_iraq).",
+)
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary.")
+@_friendly_errors
+def sweep(sweep_file, replications, out, executor, jobs, scheduler, resume, kpis, quiet) -> None:
+    """Run every design point of SWEEP_FILE, then write response curves, heatmaps or indices.
+
+    \b
+    Example:
+      withdrawal-sim sweep scenarios/sweeps/residual_trainers.yaml -n 20
+      withdrawal-sim sweep scenarios/sweeps/threat_sobol.yaml --kpi incidents
+    """
+    from sim.analysis.sensitivity import analyse_sweep
+    from sim.experiment.sweep import run_sweep
+
+    sweep_dir = run_sweep(
+        sweep_file,
+        replications,
+        executor=executor,
+        jobs=jobs,
+        scheduler=scheduler,
+        out=out,
+        resume=resume,
+        progress=False if quiet else None,
+    )
+    written = analyse_sweep(sweep_dir, list(kpis) or None)
+    if not quiet:
+        for path in written:
+            click.echo(f"wrote {path}")
+        click.echo(f"sweep results in {sweep_dir}")
+
+
+@main.command()
 @click.argument("scenarios", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help=SET_HELP)
 @_friendly_errors

@@ -76,7 +76,7 @@ def _resolve_file(path: Path, chain: tuple[Path, ...]) -> tuple[dict[str, Any], 
     return (deep_merge(merged, data) if data else merged), merged_positions
 
 
-def _apply_override(data: dict[str, Any], expression: str, positions: Positions) -> None:
+def apply_override(data: dict[str, Any], expression: str, positions: Positions) -> None:
     where = Position(f"--set {expression}")
     key, sep, raw = expression.partition("=")
     if not sep or not key.strip():
@@ -151,7 +151,7 @@ def load_raw(path: str | Path, overrides: Sequence[str] = ()) -> tuple[dict[str,
         raise ScenarioError([Problem(Position(_shown(path)), (), "file not found")])
     data, positions = _resolve_file(path.resolve(), (path.resolve(),))
     for expression in overrides:
-        _apply_override(data, expression, positions)
+        apply_override(data, expression, positions)
     return data, positions
 
 

@@ -6,7 +6,7 @@ import re
 from functools import cache
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from sim.config.errors import PathKey, Position, Problem, position_of, suggestion
 from sim.config.schema import Scenario
@@ -16,32 +16,28 @@ _TAGS = ("kind", "distribution")
 
 
 @cache
-def _schema() -> dict[str, Any]:
-    return Scenario.model_json_schema()
+def _schema(model: type[BaseModel]) -> dict[str, Any]:
+    return model.model_json_schema()
 
 
-def _deref(node: dict[str, Any]) -> dict[str, Any]:
+def _branches(node: dict[str, Any], root: dict[str, Any]) -> list[dict[str, Any]]:
     ref = node.get("$ref")
     if ref:
-        return _schema()["$defs"][ref.rsplit("/", 1)[-1]]
-    return node
-
-
-def _branches(node: dict[str, Any]) -> list[dict[str, Any]]:
-    node = _deref(node)
+        node = root["$defs"][ref.rsplit("/", 1)[-1]]
     for union in ("oneOf", "anyOf", "allOf"):
         if union in node:
-            return [b for option in node[union] for b in _branches(option)]
+            return [b for option in node[union] for b in _branches(option, root)]
     return [node]
 
 
-def allowed_keys(loc: tuple[str | int, ...]) -> set[str]:
-    """The keys the schema allows in the mapping at ``loc`` (pydantic's loc, tags included)."""
-    nodes = [_schema()]
+def allowed_keys(loc: tuple[str | int, ...], model: type[BaseModel] = Scenario) -> set[str]:
+    """The keys ``model``'s schema allows in the mapping at ``loc`` (pydantic's loc)."""
+    root = _schema(model)
+    nodes = [root]
     for part in loc:
         following: list[dict[str, Any]] = []
         for node in nodes:
-            for branch in _branches(node):
+            for branch in _branches(node, root):
                 props = branch.get("properties", {})
                 if isinstance(part, str) and part in props:
                     following.append(props[part])
@@ -56,7 +52,7 @@ def allowed_keys(loc: tuple[str | int, ...]) -> set[str]:
                 ):
                     following.append(branch)
         nodes = following
-    return {key for node in nodes for b in _branches(node) for key in b.get("properties", {})}
+    return {key for node in nodes for b in _branches(node, root) for key in b.get("properties", {})}
 
 
 def named_path(loc: tuple[str | int, ...], data: Any) -> PathKey:
@@ -84,11 +80,11 @@ def _tag_name(ctx: dict[str, Any]) -> str:
     return str(ctx.get("discriminator", "kind")).strip("'\"")
 
 
-def _message(error: dict[str, Any], path: PathKey) -> str:
+def _message(error: dict[str, Any], model: type[BaseModel]) -> str:
     kind = error["type"]
     if kind == "extra_forbidden":
         key = str(error["loc"][-1])
-        allowed = allowed_keys(tuple(error["loc"][:-1]))
+        allowed = allowed_keys(tuple(error["loc"][:-1]), model)
         return f"unknown key '{key}'{suggestion(key, allowed)}"
     if kind == "missing":
         return "required key is missing"
@@ -108,12 +104,18 @@ def _message(error: dict[str, Any], path: PathKey) -> str:
 
 
 def problems_from_validation(
-    exc: ValidationError, data: Any, positions: dict[PathKey, Position], default: Position
+    exc: ValidationError,
+    data: Any,
+    positions: dict[PathKey, Position],
+    default: Position,
+    model: type[BaseModel] = Scenario,
 ) -> list[Problem]:
     problems = []
     for error in exc.errors():
         path = named_path(tuple(error["loc"]), data)
         if error["type"] == "union_tag_invalid":  # point at the tag itself, not its mapping
             path = (*path, _tag_name(error.get("ctx", {})))
-        problems.append(Problem(position_of(path, positions, default), path, _message(error, path)))
+        problems.append(
+            Problem(position_of(path, positions, default), path, _message(error, model))
+        )
     return problems

@@ -26,10 +26,24 @@ def sampler(spec: Fixed | Exponential | LogNormal | Pareto) -> Callable[[float],
         return lambda u: -mean * math.log(u)
     if isinstance(spec, LogNormal):
         median, sigma = spec.median, spec.sigma
-        return lambda u: median * math.exp(sigma * _NORMAL.inv_cdf(u))
+
+        def lognormal(u: float) -> float:
+            try:
+                return median * math.exp(sigma * _NORMAL.inv_cdf(u))
+            except OverflowError:  # beyond the largest float (a huge sigma)
+                return math.inf
+
+        return lognormal
     if isinstance(spec, Pareto):
         x_min, tail = spec.x_min, -1.0 / (spec.alpha - 1.0)
-        return lambda u: x_min * u**tail
+
+        def pareto(u: float) -> float:
+            try:
+                return x_min * u**tail
+            except OverflowError:  # beyond the largest float (alpha close to 1)
+                return math.inf
+
+        return pareto
     raise TypeError(f"no sampler for {type(spec).__name__}")
 
 

@@ -1,0 +1,240 @@
+"""Sweeps: many design points of one base scenario, run on the same executors and store.
+
+A sweep file names a base scenario, parameters addressed by the dotted paths of ``--set``,
+and a design (grid, Latin hypercube, Sobol or Morris). Every point is the base scenario with
+its overrides, validated before anything is run (a bad point leaves no folder behind), and
+run with the *same* root seed, so points share their random numbers (common random numbers)
+and differences between points are differences of parameters, not of luck.
+
+Layout of ``results/sweeps/<name>/<run-id>/``::
+
+    manifest.json        the sweep, the base scenario's hash, the seed, status, provenance
+    points.parquet       one row per point: point id and parameter values
+    points/p000000/      one run folder per point (kpis, posture and daily tables)
+
+Each point's folder is a ``RunStore``: parts are written atomically and ``resume`` runs
+only what is missing, point by point.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import io
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from pydantic import ValidationError
+
+from sim.config.errors import Position, Problem, ScenarioError
+from sim.config.load import apply_override, config_hash, load_raw, load_scenario, validate_data
+from sim.config.pydantic_errors import problems_from_validation
+from sim.config.schema import Scenario
+from sim.config.schema.sweep import Sweep, SweepFile
+from sim.config.yaml_source import read_yaml
+from sim.experiment.designs import design_points
+from sim.experiment.executors import default_jobs, run_tasks
+from sim.experiment.provenance import git_commit, now_iso, versions
+from sim.experiment.runner import RunError, chunk_size, chunks
+from sim.experiment.store import RunStore, atomic_write_bytes
+
+SWEEP_TABLES = ("kpis", "posture", "daily")
+"""Tables kept per point: enough for KPI and time-series sensitivity, small enough for many
+points (a sweep is for comparing points; run the scenario itself for the full tables)."""
+
+
+def load_sweep(path: str | Path) -> Sweep:
+    """Read and validate a sweep file; problems name the file, line and key."""
+    path = Path(path)
+    if not path.is_file():
+        raise ScenarioError([Problem(Position(str(path)), (), "file not found")])
+    data, positions = read_yaml(path, str(path))
+    try:
+        return SweepFile.model_validate(data).sweep
+    except ValidationError as exc:
+        raise ScenarioError(
+            problems_from_validation(exc, data, positions, Position(str(path)), SweepFile)
+        ) from None
+
+
+def _override(path: str, value: Any) -> str:
+    return f"{path}={json.dumps(value) if not isinstance(value, str) else value}"
+
+
+def point_scenarios(sweep: Sweep, base: Path, points: pd.DataFrame) -> dict[int, Scenario]:
+    """The validated scenario of every point; every point's problems are reported together."""
+    raw, raw_positions = load_raw(base)  # read the files once, not once per point
+    scenarios: dict[int, Scenario] = {}
+    problems: list[Problem] = []
+    names = [p.path for p in sweep.parameters]
+    for row in points.itertuples(index=False):
+        values = dict(zip(["point", *names], row, strict=True))
+        overrides = [_override(name, _plain(values[name])) for name in names]
+        data, positions = copy.deepcopy(raw), dict(raw_positions)
+        try:
+            for expression in overrides:
+                apply_override(data, expression, positions)
+            scenarios[values["point"]] = validate_data(data, positions, Position(str(base)))
+        except ScenarioError as exc:
+            problems.extend(
+                Problem(p.position, p.path, f"{p.message} (design point {values['point']})")
+                for p in exc.problems
+            )
+    if problems:
+        raise ScenarioError(problems[:20])
+    return scenarios
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if hasattr(value, "item") else value
+
+
+def run_point_chunk(task) -> tuple[int, int, int, dict[str, pd.DataFrame]]:
+    """The unit of work of a sweep: some replications of one design point."""
+    from sim.model.world import simulate_columns
+    from sim.tables import to_frames
+
+    point, scenario, seed, replications = task
+    parts = [simulate_columns(scenario, rep, seed) for rep in replications]
+    kept = [{name: part[name] for name in SWEEP_TABLES} for part in parts]
+    return point, replications[0], replications[-1], to_frames(kept)
+
+
+def _sweep_hash(sweep: Sweep, base: Scenario) -> str:
+    payload = {
+        "sweep": sweep.model_dump(mode="json", exclude={"replications"}),
+        "base": config_hash(base),
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+
+def run_sweep(
+    path: str | Path,
+    replications: int | None = None,
+    *,
+    executor: str = "process",
+    jobs: int | None = None,
+    scheduler: str | None = None,
+    out: str | Path | None = None,
+    results_root: str | Path = "results",
+    resume: bool = False,
+    progress: bool | None = None,
+) -> Path:
+    """Run every design point of the sweep file at ``path``; return the sweep's folder."""
+    sweep = load_sweep(path)
+    base_path = (Path(path).parent / sweep.scenario).resolve()
+    if not base_path.is_file():
+        raise ScenarioError(
+            [
+                Problem(
+                    Position(str(path)),
+                    ("sweep", "scenario"),
+                    f"base scenario not found: {base_path}",
+                )
+            ]
+        )
+    base = load_scenario(base_path)
+    points = design_points(sweep)
+    scenarios = point_scenarios(sweep, base_path, points)
+    n = replications or sweep.replications
+    jobs = jobs or default_jobs()
+    digest = _sweep_hash(sweep, base)
+    root = Path(results_root) / "sweeps" / sweep.name
+    sweep_dir = _sweep_dir(out, root, digest, resume)
+    store = RunStore(sweep_dir)
+    manifest = store.read_manifest() if resume else {}
+    if resume and manifest.get("sweep_hash") != digest:
+        raise RunError(f"cannot resume {sweep_dir}: the sweep or its scenario changed")
+    manifest.update(
+        kind="sweep",
+        sweep=sweep.model_dump(mode="json"),
+        sweep_hash=digest,
+        base_scenario=str(base_path),
+        base_config_hash=config_hash(base),
+        root_seed=sweep.seed,
+        replications=n,
+        points=len(points),
+        status="running",
+        started_at=now_iso(),
+        versions=versions(),
+        git_commit=git_commit(base_path.parent),
+        executor=executor,
+        jobs=jobs,
+        tables=list(SWEEP_TABLES),
+    )
+    store.write_manifest(manifest)
+    buffer = io.BytesIO()
+    points.to_parquet(buffer, index=False)
+    atomic_write_bytes(sweep_dir / "points.parquet", buffer.getvalue())
+    began = time.perf_counter()
+    try:
+        _execute(scenarios, sweep.seed, n, sweep_dir, executor, jobs, scheduler, progress)
+    except BaseException:
+        manifest.update(status="interrupted", finished_at=now_iso())
+        store.write_manifest(manifest)
+        raise
+    manifest.update(
+        status="complete",
+        finished_at=now_iso(),
+        elapsed_seconds=round(time.perf_counter() - began, 3),
+    )
+    store.write_manifest(manifest)
+    return sweep_dir
+
+
+def _sweep_dir(out, root: Path, digest: str, resume: bool) -> Path:
+    if resume:
+        if out:
+            return Path(out)
+        runs = sorted(p for p in root.glob("*") if (p / "manifest.json").is_file())
+        if not runs:
+            raise RunError(f"nothing to resume under {root}")
+        return runs[-1]
+    sweep_dir = Path(out) if out else root / f"{time.strftime('%Y%m%d-%H%M%S')}-{digest[:8]}"
+    if (sweep_dir / "manifest.json").exists():
+        raise RunError(f"{sweep_dir} already holds a sweep; use --resume or another --out")
+    return sweep_dir
+
+
+def point_dir(sweep_dir: Path, point: int) -> Path:
+    return sweep_dir / "points" / f"p{point:06d}"
+
+
+def _execute(scenarios, seed, n, sweep_dir, executor, jobs, scheduler, progress) -> None:
+    from tqdm import tqdm
+
+    stores = {point: RunStore(point_dir(sweep_dir, point)) for point in scenarios}
+    tasks = []
+    for point, scenario in scenarios.items():
+        store = stores[point]
+        store.run_dir.mkdir(parents=True, exist_ok=True)
+        store.discard_unfinished()
+        todo = sorted(set(range(n)) - store.completed())
+        size = chunk_size(max(len(todo), 1) * len(scenarios), jobs)
+        tasks += [(point, scenario, seed, chunk) for chunk in chunks(todo, size)]
+    total = sum(len(t[3]) for t in tasks)
+    show = sys.stderr.isatty() if progress is None else progress
+    with tqdm(total=total, disable=not show, unit="rep", desc="sweep") as bar:
+        for point, first, last, tables in run_tasks(
+            run_point_chunk, tasks, executor, jobs, scheduler
+        ):
+            stores[point].write_chunk(first, last, tables)
+            bar.update(last - first + 1)
+
+
+def load_sweep_results(sweep_dir: str | Path, table: str = "kpis") -> pd.DataFrame:
+    """One table of every point, with a ``point`` column, joined to the parameter values."""
+    sweep_dir = Path(sweep_dir)
+    points = pd.read_parquet(sweep_dir / "points.parquet")
+    frames = []
+    for point in points["point"]:
+        store = RunStore(point_dir(sweep_dir, int(point)))
+        if (store.run_dir / f"{table}.parquet").is_dir():
+            frames.append(store.read_table(table).assign(point=int(point)))
+    if not frames:
+        raise FileNotFoundError(f"{sweep_dir} holds no '{table}' results yet")
+    return pd.concat(frames, ignore_index=True).merge(points, on="point")

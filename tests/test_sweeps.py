@@ -1,0 +1,146 @@
+"""Sweeps: grid and Sobol designs from the CLI, exact Sobol indices, and resuming."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from sim.analysis.sensitivity import indices
+from sim.cli import main
+from sim.experiment.sweep import load_sweep_results, point_dir
+
+ROOT = Path(__file__).resolve().parents[1]
+BASELINE = ROOT / "scenarios" / "baseline.yaml"
+
+
+def _base(tmp_path: Path) -> Path:
+    """The baseline, ending once Phase 2 is over, so points run quickly."""
+    base = tmp_path / "base.yaml"
+    base.write_text(f"extends: {BASELINE}\nclock: {{end_date: 2026-10-15}}\n")
+    return base
+
+
+def _write(tmp_path: Path, body: str) -> Path:
+    path = tmp_path / "sweep.yaml"
+    path.write_text(f"sweep:\n  scenario: base.yaml\n{body}")
+    _base(tmp_path)
+    return path
+
+
+def test_grid_sweep_from_the_cli_writes_points_kpis_and_curves(tmp_path):
+    sweep = _write(tmp_path, """\
+  name: grid
+  design: grid
+  replications: 2
+  parameters:
+    - path: forces.lift.airlift.lifts_per_day
+      values: [1, 2, 4]
+    - path: forces.phases.phase_2.reduce.erbil.advisers
+      values: [0, 80]
+""")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["sweep", str(sweep), "--out", str(out), "--executor",
+                                       "serial", "-q", "--kpi", "complete_day_phase_1"])
+    assert result.exit_code == 0, result.output
+    points = pd.read_parquet(out / "points.parquet")
+    assert len(points) == 6 and list(points.columns) == [
+        "point", "forces.lift.airlift.lifts_per_day",
+        "forces.phases.phase_2.reduce.erbil.advisers"]
+    kpis = load_sweep_results(out)
+    assert len(kpis) == 6 * 2
+    # more airlift sorties a day finish Phase 1 sooner: its 13 airlifts take 13 days at one a
+    # day and 7 at two (at four, the convoys to Syria take longer than the airlift)
+    by_lifts = kpis.groupby("forces.lift.airlift.lifts_per_day")["complete_day_phase_1"].mean()
+    assert list(by_lifts) == sorted(by_lifts, reverse=True)
+    assert by_lifts[1] - by_lifts[2] == pytest.approx(13 - 7)
+    assert (out / "analysis" / "heatmap_complete_day_phase_1.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_sobol_indices_of_a_linear_kpi_match_their_exact_values(tmp_path):
+    # final_in_iraq = 150 trainers + the three keep levels in Erbil, exactly; with uniform
+    # inputs the first-order and total indices are Var(X_i) / Σ Var(X_j): ranges 100, 200 and
+    # 100 give 1/6, 2/3 and 1/6.
+    sweep = _write(tmp_path, """\
+  name: linear
+  design: sobol
+  samples: 64
+  replications: 1
+  seed: 3
+  parameters:
+    - {path: forces.phases.phase_2.reduce.erbil.advisers, range: [0, 100], integer: true}
+    - {path: forces.phases.phase_2.reduce.erbil.force_protection, range: [0, 200], integer: true}
+    - {path: forces.phases.phase_2.reduce.erbil.support, range: [0, 100], integer: true}
+""")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["sweep", str(sweep), "--out", str(out), "--executor",
+                                       "process", "-j", "2", "-q", "--kpi", "final_in_iraq"])
+    assert result.exit_code == 0, result.output
+    kpis = load_sweep_results(out)
+    params = [c for c in kpis.columns if c.startswith("forces.")]
+    assert (kpis["final_in_iraq"] == 150 + kpis[params].sum(axis=1)).all()
+    found = indices(out, "final_in_iraq").set_index("parameter")
+    exact = pd.Series([1 / 6, 2 / 3, 1 / 6], index=params)
+    for name, value in exact.items():
+        assert abs(found.loc[name, "S1"] - value) <= found.loc[name, "S1_conf"], name
+        assert abs(found.loc[name, "ST"] - value) <= found.loc[name, "ST_conf"], name
+    assert (out / "analysis" / "indices_final_in_iraq.csv").is_file()
+
+
+def test_a_bad_design_point_is_refused_before_anything_runs(tmp_path):
+    sweep = _write(tmp_path, """\
+  name: bad
+  design: grid
+  parameters:
+    - path: forces.lift.airlift.lifts_per_day
+      values: [1, -2]
+""")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["sweep", str(sweep), "--out", str(out)])
+    assert result.exit_code == 2
+    assert "lifts_per_day" in result.output and "design point 1" in result.output
+    assert not out.exists()
+
+
+def test_a_misspelt_sweep_key_names_the_line(tmp_path):
+    sweep = _write(tmp_path, "  name: x\n  desing: grid\n  parameters: []\n")
+    result = CliRunner().invoke(main, ["sweep", str(sweep)])
+    assert result.exit_code == 2
+    assert "sweep.yaml:4:3: sweep.desing: unknown key 'desing'; did you mean 'design'?" in (
+        result.output)
+
+
+def test_killed_sweep_resumes_to_the_uninterrupted_result(tmp_path):
+    sweep = _write(tmp_path, """\
+  name: resume
+  design: grid
+  replications: 6
+  parameters:
+    - path: threats.processes.al_qaim_isis.background_rate_per_day
+      values: [0.05, 0.1, 0.2, 0.4]
+""")
+
+    def command(out, *extra):
+        return [sys.executable, "-m", "sim", "sweep", str(sweep), "--out", str(out),
+                "--executor", "serial", "-q", *extra]
+
+    killed = tmp_path / "killed"
+    proc = subprocess.Popen(command(killed), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while not (point_dir(killed, 1) / "kpis.parquet").is_dir():
+        assert proc.poll() is None and time.monotonic() < deadline
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert subprocess.run(command(killed, "--resume")).returncode == 0
+    whole = tmp_path / "whole"
+    assert subprocess.run(command(whole)).returncode == 0
+    for table in ("kpis", "daily", "posture"):
+        pd.testing.assert_frame_equal(load_sweep_results(killed, table),
+                                      load_sweep_results(whole, table))
