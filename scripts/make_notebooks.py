@@ -152,6 +152,59 @@ COMPARE = [
     ),
 ]
 
+SWEEP = [
+    new_markdown_cell(
+        "# Exploring a sweep\n\n"
+        "How many trainers must stay, and which assumption drives the border outcome? Sweeps "
+        "run many design points of one scenario with one shared seed; this notebook runs the "
+        "shipped residual-trainer grid and a small Sobol study."
+    ),
+    new_code_cell(SETUP + "\nSOBOL_SAMPLES = int(os.environ.get('WSIM_SOBOL_SAMPLES', '64'))"),
+    new_markdown_cell(
+        "## A one-parameter grid\n\n`scenarios/sweeps/residual_trainers.yaml` keeps "
+        "0 to 1,000 trainers in Erbil."
+    ),
+    new_code_cell(
+        "from sim.experiment.sweep import run_sweep, load_sweep_results\n\n"
+        "grid_dir = run_sweep('../scenarios/sweeps/residual_trainers.yaml', REPLICATIONS,\n"
+        "                     out=RESULTS / 'sweep_grid', executor='serial', progress=False)\n"
+        "kpis = load_sweep_results(grid_dir)\n"
+        "kpis.groupby('forces.sites.erbil.personnel.trainers')[['final_in_iraq', 'incidents']].mean()"
+    ),
+    new_code_cell(
+        "from sim.analysis.sensitivity import response_curve\n\n"
+        "response_curve(kpis, 'forces.sites.erbil.personnel.trainers', 'incidents', 'trainers')\n"
+        "plt.show()"
+    ),
+    new_markdown_cell(
+        "## Sobol indices\n\nThe shipped `threat_sobol.yaml` with fewer samples "
+        "(set `WSIM_SOBOL_SAMPLES` for more): first-order and total indices with "
+        "their 95% intervals."
+    ),
+    new_code_cell(
+        "import yaml\n\n"
+        "spec = yaml.safe_load(open('../scenarios/sweeps/threat_sobol.yaml'))\n"
+        "spec['sweep'].update(samples=SOBOL_SAMPLES, scenario=str(Path('../scenarios/baseline.yaml').resolve()))\n"
+        "RESULTS.mkdir(parents=True, exist_ok=True)\n"
+        "small = RESULTS / 'threat_sobol_small.yaml'\n"
+        "small.write_text(yaml.safe_dump(spec))\n"
+        "sobol_dir = run_sweep(small, 1, out=RESULTS / 'sweep_sobol', executor='serial', progress=False)\n"
+        "from sim.analysis.sensitivity import indices, indices_figure\n"
+        "found = indices(sobol_dir, 'incidents')\n"
+        "indices_figure(found, 'incidents', 'threat_sobol')\n"
+        "found.round(3)"
+    ),
+    new_markdown_cell(
+        "## Indices over time\n\nThe same analysis on the number of incidents in "
+        "each recorded month, to see when each assumption matters."
+    ),
+    new_code_cell(
+        "from sim.analysis.sensitivity import indices_over_time\n\n"
+        "over_time = indices_over_time(sobol_dir, table='daily', value='incidents', every=90)\n"
+        "over_time.pivot(index='date', columns='parameter', values='ST').round(2)"
+    ),
+]
+
 
 def write(name: str, cells: list) -> None:
     notebook = new_notebook(cells=cells)
@@ -166,3 +219,4 @@ def write(name: str, cells: list) -> None:
 if __name__ == "__main__":
     write("01_baseline.ipynb", BASELINE)
     write("02_compare_scenarios.ipynb", COMPARE)
+    write("03_sweeps.ipynb", SWEEP)

@@ -14,7 +14,11 @@ NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.i
 
 
 def test_there_are_notebooks():
-    assert [p.name for p in NOTEBOOKS] == ["01_baseline.ipynb", "02_compare_scenarios.ipynb"]
+    assert [p.name for p in NOTEBOOKS] == [
+        "01_baseline.ipynb",
+        "02_compare_scenarios.ipynb",
+        "03_sweeps.ipynb",
+    ]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
@@ -26,6 +30,7 @@ def test_notebook_is_stored_without_outputs(path):
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_notebook_executes(path, tmp_path, monkeypatch):
     monkeypatch.setenv("WSIM_REPLICATIONS", "2")
+    monkeypatch.setenv("WSIM_SOBOL_SAMPLES", "4")
     monkeypatch.setenv("WSIM_RESULTS", str(tmp_path))
     monkeypatch.setenv("MPLBACKEND", "Agg")
     notebook = nbformat.read(path, as_version=4)
