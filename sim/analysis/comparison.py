@@ -110,7 +110,7 @@ def forest_figure(table: pd.DataFrame, colors: dict[str, str]) -> Figure:
         usable[col + "_pct"] = usable[col] * scale
     kpis = list(dict.fromkeys(usable["kpi"]))
     scenarios = list(dict.fromkeys(usable["scenario"]))
-    height = max(3.0, 0.32 * len(kpis) * max(1, len(scenarios)) + 1.2)
+    height = 1.2 + len(kpis) * (0.25 + 0.08 * max(1, len(scenarios)))
     fig, ax = plt.subplots(figsize=(9, height), layout="constrained")
     step = 0.8 / max(1, len(scenarios))
     for k, scenario in enumerate(scenarios):
