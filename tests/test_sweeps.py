@@ -35,7 +35,9 @@ def _write(tmp_path: Path, body: str) -> Path:
 
 
 def test_grid_sweep_from_the_cli_writes_points_kpis_and_curves(tmp_path):
-    sweep = _write(tmp_path, """\
+    sweep = _write(
+        tmp_path,
+        """\
   name: grid
   design: grid
   replications: 2
@@ -44,15 +46,30 @@ def test_grid_sweep_from_the_cli_writes_points_kpis_and_curves(tmp_path):
       values: [1, 2, 4]
     - path: forces.phases.phase_2.reduce.erbil.advisers
       values: [0, 80]
-""")
+""",
+    )
     out = tmp_path / "out"
-    result = CliRunner().invoke(main, ["sweep", str(sweep), "--out", str(out), "--executor",
-                                       "serial", "-q", "--kpi", "complete_day_phase_1"])
+    result = CliRunner().invoke(
+        main,
+        [
+            "sweep",
+            str(sweep),
+            "--out",
+            str(out),
+            "--executor",
+            "serial",
+            "-q",
+            "--kpi",
+            "complete_day_phase_1",
+        ],
+    )
     assert result.exit_code == 0, result.output
     points = pd.read_parquet(out / "points.parquet")
     assert len(points) == 6 and list(points.columns) == [
-        "point", "forces.lift.airlift.lifts_per_day",
-        "forces.phases.phase_2.reduce.erbil.advisers"]
+        "point",
+        "forces.lift.airlift.lifts_per_day",
+        "forces.phases.phase_2.reduce.erbil.advisers",
+    ]
     kpis = load_sweep_results(out)
     assert len(kpis) == 6 * 2
     # more airlift sorties a day finish Phase 1 sooner: its 13 airlifts take 13 days at one a
@@ -67,7 +84,9 @@ def test_sobol_indices_of_a_linear_kpi_match_their_exact_values(tmp_path):
     # final_in_iraq = 150 trainers + the three keep levels in Erbil, exactly; with uniform
     # inputs the first-order and total indices are Var(X_i) / Σ Var(X_j): ranges 100, 200 and
     # 100 give 1/6, 2/3 and 1/6.
-    sweep = _write(tmp_path, """\
+    sweep = _write(
+        tmp_path,
+        """\
   name: linear
   design: sobol
   samples: 64
@@ -77,10 +96,25 @@ def test_sobol_indices_of_a_linear_kpi_match_their_exact_values(tmp_path):
     - {path: forces.phases.phase_2.reduce.erbil.advisers, range: [0, 100], integer: true}
     - {path: forces.phases.phase_2.reduce.erbil.force_protection, range: [0, 200], integer: true}
     - {path: forces.phases.phase_2.reduce.erbil.support, range: [0, 100], integer: true}
-""")
+""",
+    )
     out = tmp_path / "out"
-    result = CliRunner().invoke(main, ["sweep", str(sweep), "--out", str(out), "--executor",
-                                       "process", "-j", "2", "-q", "--kpi", "final_in_iraq"])
+    result = CliRunner().invoke(
+        main,
+        [
+            "sweep",
+            str(sweep),
+            "--out",
+            str(out),
+            "--executor",
+            "process",
+            "-j",
+            "2",
+            "-q",
+            "--kpi",
+            "final_in_iraq",
+        ],
+    )
     assert result.exit_code == 0, result.output
     kpis = load_sweep_results(out)
     params = [c for c in kpis.columns if c.startswith("forces.")]
@@ -94,13 +128,16 @@ def test_sobol_indices_of_a_linear_kpi_match_their_exact_values(tmp_path):
 
 
 def test_a_bad_design_point_is_refused_before_anything_runs(tmp_path):
-    sweep = _write(tmp_path, """\
+    sweep = _write(
+        tmp_path,
+        """\
   name: bad
   design: grid
   parameters:
     - path: forces.lift.airlift.lifts_per_day
       values: [1, -2]
-""")
+""",
+    )
     out = tmp_path / "out"
     result = CliRunner().invoke(main, ["sweep", str(sweep), "--out", str(out)])
     assert result.exit_code == 2
@@ -113,22 +150,37 @@ def test_a_misspelt_sweep_key_names_the_line(tmp_path):
     result = CliRunner().invoke(main, ["sweep", str(sweep)])
     assert result.exit_code == 2
     assert "sweep.yaml:4:3: sweep.desing: unknown key 'desing'; did you mean 'design'?" in (
-        result.output)
+        result.output
+    )
 
 
 def test_killed_sweep_resumes_to_the_uninterrupted_result(tmp_path):
-    sweep = _write(tmp_path, """\
+    sweep = _write(
+        tmp_path,
+        """\
   name: resume
   design: grid
   replications: 6
   parameters:
     - path: threats.processes.al_qaim_isis.background_rate_per_day
       values: [0.05, 0.1, 0.2, 0.4]
-""")
+""",
+    )
 
     def command(out, *extra):
-        return [sys.executable, "-m", "sim", "sweep", str(sweep), "--out", str(out),
-                "--executor", "serial", "-q", *extra]
+        return [
+            sys.executable,
+            "-m",
+            "sim",
+            "sweep",
+            str(sweep),
+            "--out",
+            str(out),
+            "--executor",
+            "serial",
+            "-q",
+            *extra,
+        ]
 
     killed = tmp_path / "killed"
     proc = subprocess.Popen(command(killed), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -142,5 +194,6 @@ def test_killed_sweep_resumes_to_the_uninterrupted_result(tmp_path):
     whole = tmp_path / "whole"
     assert subprocess.run(command(whole)).returncode == 0
     for table in ("kpis", "daily", "posture"):
-        pd.testing.assert_frame_equal(load_sweep_results(killed, table),
-                                      load_sweep_results(whole, table))
+        pd.testing.assert_frame_equal(
+            load_sweep_results(killed, table), load_sweep_results(whole, table)
+        )
