@@ -20,5 +20,9 @@ def to_day(date: dt.date, start: dt.date) -> float:
 def to_dates(days: np.ndarray, start: dt.date) -> np.ndarray:
     """Timestamps (``datetime64[s]``) for an array of simulation days."""
     origin = np.datetime64(start, "s")
-    seconds = np.round(np.asarray(days, dtype=float) * 86_400.0).astype("int64")
-    return origin + seconds.astype("timedelta64[s]")
+    days = np.asarray(days, dtype=float)
+    finite = np.isfinite(days)
+    seconds = np.round(np.where(finite, days, 0.0) * 86_400.0).astype("int64")
+    dates = origin + seconds.astype("timedelta64[s]")
+    dates[~finite] = np.datetime64("NaT")  # never (an arrival after an infinite transit)
+    return dates

@@ -63,9 +63,12 @@ class BufferedDraws:
     def uniform(self) -> float:
         """One U(0, 1) draw, strictly inside (0, 1)."""
         if self._ui >= len(self._u):
-            # random() gives k / 2**53 with k in [0, 2**53); the half-step shift keeps every
-            # value strictly inside (0, 1), so log(u) and inverse CDFs are always finite
-            self._u = (self._rng.random(self._block) + 2.0**-54).tolist()
+            # random() gives k / 2**53 with k in [0, 2**53); moving the single value 0 to
+            # 2**-54 keeps every draw strictly inside (0, 1), so log(u) and inverse CDFs are
+            # always finite (a shift of every value would round the largest up to 1.0)
+            block = self._rng.random(self._block)
+            block[block == 0.0] = 2.0**-54
+            self._u = block.tolist()
             self._ui = 0
         value = self._u[self._ui]
         self._ui += 1

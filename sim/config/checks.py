@@ -15,6 +15,8 @@ from sim.config.schema import NHPP, Hawkes, Scenario, Step
 
 Found = Iterator[tuple[PathKey, str]]
 SHARE_TOLERANCE = 1e-6
+MAX_HORIZON_DAYS = 36_525  # 100 years: longer runs are almost surely a typo in a date
+MAX_MULTIPLIER = 1_000.0
 
 
 def _unknown(name: str, known: Iterable[str], what: str) -> str:
@@ -45,6 +47,11 @@ def _clock(s: Scenario) -> Found:
         yield (
             ("clock", "end_date"),
             f"end_date {c.end_date} must come after start_date {c.start_date}",
+        )
+    elif s.horizon_days > MAX_HORIZON_DAYS:
+        yield (
+            ("clock", "end_date"),
+            (f"the horizon is {s.horizon_days:.0f} days; at most {MAX_HORIZON_DAYS} (100 years)"),
         )
     elif c.record_interval_days > s.horizon_days:
         yield ("clock", "record_interval_days"), "longer than the whole horizon"
@@ -220,10 +227,10 @@ def _threats(s: Scenario) -> Found:
         if proc.actor not in t.actors:
             yield (*at, "actor"), _unknown(proc.actor, t.actors, "actor")
         if isinstance(proc, NHPP):
-            yield from _schedule(proc.steps, (*at, "steps"), 0.0, float("inf"))
+            yield from _schedule(proc.steps, (*at, "steps"), 0.0, MAX_MULTIPLIER)
         if isinstance(proc, Hawkes):
             yield from _schedule(
-                proc.background_steps, (*at, "background_steps"), 0.0, float("inf")
+                proc.background_steps, (*at, "background_steps"), 0.0, MAX_MULTIPLIER
             )
             yield from _schedule(proc.branching_steps, (*at, "branching_steps"), 0.0, 0.999999)
     m = t.modulation

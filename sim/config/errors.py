@@ -8,10 +8,12 @@ what was expected. Paths name list items by their ``name`` where they have one
 from __future__ import annotations
 
 import difflib
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 PathKey = tuple[str | int, ...]
+_LINE_BREAKING = {"Cc", "Zl", "Zp"}  # control characters, line and paragraph separators
 
 
 @dataclass(frozen=True)
@@ -36,7 +38,7 @@ class Problem:
 
     def __str__(self) -> str:
         where = dotted(self.path) or "(top level)"
-        return f"{self.position}: {where}: {self.message}"
+        return one_line(f"{self.position}: {where}: {self.message}")
 
 
 class ScenarioError(Exception):
@@ -45,6 +47,17 @@ class ScenarioError(Exception):
     def __init__(self, problems: Sequence[Problem]) -> None:
         self.problems = list(problems)
         super().__init__("\n".join(str(p) for p in self.problems))
+
+
+def one_line(text: str) -> str:
+    """``text`` with line breaks and other control characters escaped, so one problem is
+    always one line of output."""
+    return "".join(
+        ch.encode("unicode_escape").decode("ascii")
+        if unicodedata.category(ch) in _LINE_BREAKING
+        else ch
+        for ch in text
+    )
 
 
 def dotted(path: Iterable[str | int]) -> str:

@@ -31,7 +31,10 @@ def read_yaml(path: Path, shown: str) -> tuple[Any, dict[PathKey, Position]]:
         raise ScenarioError(
             [Problem(Position(shown), (), f"not UTF-8 text ({exc.reason})")]
         ) from None
-    loader = yaml.SafeLoader(text)
+    try:
+        loader = yaml.SafeLoader(text)  # the reader rejects control characters here
+    except yaml.YAMLError as exc:
+        raise ScenarioError([_malformed(exc, shown)]) from None
     try:
         node = loader.get_single_node()
         if node is None:
@@ -41,6 +44,10 @@ def read_yaml(path: Path, shown: str) -> tuple[Any, dict[PathKey, Position]]:
         data = _build(loader, node, (), shown, positions, problems)
     except yaml.YAMLError as exc:
         raise ScenarioError([_malformed(exc, shown)]) from None
+    except RecursionError:
+        raise ScenarioError(
+            [Problem(Position(shown), (), "nested too deeply to be a scenario")]
+        ) from None
     finally:
         loader.dispose()
     if problems:

@@ -18,6 +18,20 @@ Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
 PositiveFloat = Annotated[float, Field(gt=0.0)]
 NonNegativeFloat = Annotated[float, Field(ge=0.0)]
 NonNegativeInt = Annotated[int, Field(ge=0)]
+# Bounds that keep a run finite and its tables in range; far beyond any plausible scenario.
+MAX_PERSONNEL = 10_000_000
+MAX_RATE_PER_DAY = 1_000.0
+MIN_INTERVAL_DAYS = 1.0 / 24.0  # an hour
+Personnel = Annotated[
+    int, Field(ge=0, le=MAX_PERSONNEL, description="Personnel (at most 10 million).")
+]
+Rate = Annotated[
+    float, Field(ge=0.0, le=MAX_RATE_PER_DAY, description="Per day (at most 1,000 a day).")
+]
+Interval = Annotated[
+    float, Field(ge=MIN_INTERVAL_DAYS, le=3650.0, description="Days (an hour to ten years).")
+]
+Multiplier = Annotated[float, Field(ge=0.0, le=1_000.0)]
 
 
 class Strict(BaseModel):
@@ -49,7 +63,7 @@ class LogNormal(Strict):
 
     distribution: Literal["lognormal"]
     median: PositiveFloat
-    sigma: NonNegativeFloat = Field(description="Standard deviation of log(value).")
+    sigma: float = Field(ge=0.0, le=10.0, description="Standard deviation of log(value).")
 
     @property
     def mean(self) -> float:
@@ -65,7 +79,9 @@ class Pareto(Strict):
     """
 
     distribution: Literal["pareto"]
-    alpha: float = Field(gt=1.0, description="Density exponent (about 2.4 for terrorism).")
+    alpha: float = Field(
+        ge=1.01, le=100.0, description="Density exponent (about 2.4 for terrorism)."
+    )
     x_min: PositiveFloat
 
 

@@ -8,12 +8,13 @@ from typing import Literal
 from pydantic import Field
 
 from sim.config.schema.common import (
+    MAX_PERSONNEL,
     Duration,
     Fraction,
+    Interval,
     Name,
     NonNegativeFloat,
-    NonNegativeInt,
-    PositiveFloat,
+    Personnel,
     Strict,
 )
 
@@ -26,7 +27,7 @@ class Site(Strict):
     country: Literal["iraq", "syria", "out_of_theatre"] = Field(
         description="Where the site is: in-Iraq totals count sites in 'iraq'."
     )
-    personnel: dict[Name, NonNegativeInt] = Field(
+    personnel: dict[Name, Personnel] = Field(
         default_factory=dict, description="Initial personnel by role."
     )
 
@@ -44,7 +45,7 @@ class Phase(Strict):
     name: Name
     start_date: dt.date
     condition: PhaseCondition | None = None
-    reduce: dict[Name, dict[Name, NonNegativeInt]] = Field(
+    reduce: dict[Name, dict[Name, Personnel]] = Field(
         min_length=1,
         description="Site -> personnel to keep by role (personnel); roles not listed go to 0. "
         "Residual roles are never moved.",
@@ -58,8 +59,8 @@ class LiftAsset(Strict):
     """A means of moving people (airlift sorties, road convoys) with a daily sortie limit."""
 
     name: Name
-    capacity_personnel: int = Field(gt=0, description="Personnel per lift.")
-    lifts_per_day: int = Field(gt=0, description="Lifts that may depart per day.")
+    capacity_personnel: int = Field(gt=0, le=MAX_PERSONNEL, description="Personnel per lift.")
+    lifts_per_day: int = Field(gt=0, le=1_000, description="Lifts that may depart per day.")
     departure_hour: float = Field(
         0.0, ge=0.0, lt=24.0, description="Hour of the day at which the day's lifts depart."
     )
@@ -80,9 +81,9 @@ class Repositioning(Strict):
     release_below: float = Field(
         description="Release when the signal falls below this value (hysteresis)."
     )
-    check_interval_days: PositiveFloat = 1.0
+    check_interval_days: Interval = 1.0
     hold_drawdown: bool = True
-    return_personnel: NonNegativeInt = Field(
+    return_personnel: Personnel = Field(
         0, description="Personnel brought back to `return_to` at each trigger."
     )
     return_to: Name | None = None

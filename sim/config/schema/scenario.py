@@ -8,7 +8,14 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from sim.config.schema.border import Border
-from sim.config.schema.common import Name, NonNegativeInt, PositiveFloat, Schedule, Strict
+from sim.config.schema.common import (
+    Interval,
+    Name,
+    NonNegativeInt,
+    PositiveFloat,
+    Schedule,
+    Strict,
+)
 from sim.config.schema.forces import Forces
 from sim.config.schema.threats import Threats
 
@@ -22,7 +29,7 @@ class Metadata(Strict):
 class Clock(Strict):
     start_date: dt.date
     end_date: dt.date
-    record_interval_days: PositiveFloat = Field(
+    record_interval_days: Interval = Field(
         1.0, description="Interval between recorded snapshots, in days."
     )
 

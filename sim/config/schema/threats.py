@@ -10,8 +10,8 @@ from pydantic import Field
 from sim.config.schema.common import (
     Fraction,
     Name,
-    NonNegativeFloat,
     PositiveFloat,
+    Rate,
     Schedule,
     Severity,
     Strict,
@@ -41,16 +41,19 @@ class Poisson(ProcessBase):
     """Homogeneous Poisson arrivals."""
 
     kind: Literal["poisson"]
-    rate_per_day: NonNegativeFloat
+    rate_per_day: Rate
 
 
 class NHPP(ProcessBase):
     """Time-varying Poisson arrivals, simulated by Lewis–Shedler thinning."""
 
     kind: Literal["nhpp"]
-    rate_per_day: NonNegativeFloat = Field(description="Rate at the start date, per day.")
+    rate_per_day: Rate = Field(description="Rate at the start date, per day.")
     trend_per_year: float = Field(
-        0.0, description="Relative change of the rate per year: rate * (1 + trend * years)."
+        0.0,
+        ge=-100.0,
+        le=100.0,
+        description="Relative change of the rate per year: rate * (1 + trend * years).",
     )
     seasonal_amplitude: Fraction = 0.0
     seasonal_period_days: PositiveFloat = 365.25
@@ -64,11 +67,13 @@ class Hawkes(ProcessBase):
     """Self-exciting arrivals with exponential kernel α·exp(−β t), by Ogata thinning."""
 
     kind: Literal["hawkes"]
-    background_rate_per_day: NonNegativeFloat = Field(description="μ, per day.")
+    background_rate_per_day: Rate = Field(description="μ, per day.")
     branching_ratio: float = Field(
         ge=0.0, lt=1.0, description="n = α/β: mean number of incidents each incident triggers."
     )
-    decay_per_day: PositiveFloat = Field(description="β; mean excitation lifetime is 1/β days.")
+    decay_per_day: float = Field(
+        gt=0.0, le=1_000.0, description="β; mean excitation lifetime is 1/β days."
+    )
     background_steps: Schedule | None = Field(
         None, description="Multipliers of μ that hold from their dates."
     )
@@ -84,8 +89,11 @@ class PresenceFactor(Strict):
     """Rate × (1 + effect · (1 − min(1, personnel / reference)))."""
 
     enabled: bool = True
-    effect: NonNegativeFloat = Field(
-        0.0, description="Relative rise of the rate when the presence falls to zero."
+    effect: float = Field(
+        0.0,
+        ge=0.0,
+        le=100.0,
+        description="Relative rise of the rate when the presence falls to zero.",
     )
     reference_personnel: PositiveFloat = 2000.0
 
