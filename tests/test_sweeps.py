@@ -197,3 +197,46 @@ def test_killed_sweep_resumes_to_the_uninterrupted_result(tmp_path):
         pd.testing.assert_frame_equal(
             load_sweep_results(killed, table), load_sweep_results(whole, table)
         )
+
+
+def _spec(design: str, **extra):
+    from sim.config.schema.sweep import Sweep
+
+    return Sweep.model_validate(
+        {
+            "name": "d",
+            "scenario": "x.yaml",
+            "design": design,
+            "seed": 5,
+            "parameters": [
+                {"path": "a.b", "range": [0, 10]},
+                {"path": "a.c", "range": [1, 2], "integer": True},
+            ],
+            **extra,
+        }
+    )
+
+
+def test_latin_hypercube_puts_one_point_in_every_stratum():
+    from sim.experiment.designs import design_points
+
+    points = design_points(_spec("lhs", samples=20))
+    assert len(points) == 20
+    strata = sorted((points["a.b"] // 0.5).astype(int))  # 20 equal strata of [0, 10)
+    assert strata == list(range(20))
+    assert set(points["a.c"]) <= {1, 2}
+    assert points.equals(design_points(_spec("lhs", samples=20))), "seeded, so reproducible"
+
+
+def test_morris_and_sobol_designs_have_salibs_sizes():
+    from sim.experiment.designs import design_points
+
+    assert len(design_points(_spec("morris", samples=5))) == 5 * (2 + 1)
+    assert len(design_points(_spec("sobol", samples=8))) == 8 * (2 + 2)
+
+
+def test_sobol_needs_a_power_of_two():
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="power of 2"):
+        _spec("sobol", samples=10)
