@@ -125,6 +125,8 @@ def test_sobol_indices_of_a_linear_kpi_match_their_exact_values(tmp_path):
         assert abs(found.loc[name, "S1"] - value) <= found.loc[name, "S1_conf"], name
         assert abs(found.loc[name, "ST"] - value) <= found.loc[name, "ST_conf"], name
     assert (out / "analysis" / "indices_final_in_iraq.csv").is_file()
+    over_time = pd.read_csv(out / "analysis" / "indices_over_time_incidents.csv")
+    assert set(over_time["parameter"]) == set(params) and over_time["date"].nunique() > 1
 
 
 def test_a_bad_design_point_is_refused_before_anything_runs(tmp_path):

@@ -45,6 +45,18 @@ def indices(sweep_dir: str | Path, kpi: str, kpis: pd.DataFrame | None = None) -
 def _indices(sweep: Sweep, frame: pd.DataFrame, value: str) -> pd.DataFrame:
     problem = salib_problem(sweep)
     y = point_means(frame, value)
+    if np.ptp(y) == 0:  # the output does not vary: every index is undefined
+        columns = (
+            ["S1", "S1_conf", "ST", "ST_conf"]
+            if sweep.design == "sobol"
+            else ["mu_star", "mu_star_conf", "sigma"]
+        )
+        return pd.DataFrame(
+            {
+                "parameter": problem["names"],
+                **{c: np.full(len(problem["names"]), np.nan) for c in columns},
+            }
+        )
     if sweep.design == "sobol":
         from SALib.analyze import sobol
 
@@ -176,4 +188,27 @@ def analyse_sweep(sweep_dir: str | Path, kpis_of_interest: list[str] | None = No
                     heatmap(kpis, names[0], names[1], kpi, sweep.name), out / f"heatmap_{kpi}.png"
                 )
             )
+    if sweep.design in ("sobol", "morris"):
+        over_time = indices_over_time(sweep_dir, table="daily", value="incidents", every=30)
+        path = out / "indices_over_time_incidents.csv"
+        atomic_write_bytes(path, over_time.to_csv(index=False).encode())
+        written.append(path)
+        written.append(
+            save_figure(
+                over_time_figure(over_time, sweep.name), out / "indices_over_time_incidents.png"
+            )
+        )
     return written
+
+
+def over_time_figure(over_time: pd.DataFrame, label: str) -> Figure:
+    """Total (Sobol) or μ* (Morris) index of each parameter at each analysed date."""
+    column = "ST" if "ST" in over_time else "mu_star"
+    fig, ax = plt.subplots(figsize=(9, 4.5), layout="constrained")
+    for parameter, rows in over_time.groupby("parameter", sort=False):
+        ax.plot(rows["date"], rows[column], marker=".", label=parameter.rsplit(".", 2)[-2:][-1])
+    ax.set_xlabel("date")
+    ax.set_ylabel(f"{column} of daily incidents")
+    ax.set_title(f"{label}: sensitivity of daily incidents over time")
+    ax.legend(fontsize=8)
+    return fig
