@@ -77,6 +77,34 @@ def _parse_targets(values: tuple[str, ...]) -> dict[str, float]:
     return targets
 
 
+def _executor_options(command: Callable) -> Callable:
+    """--executor, --jobs and --scheduler, shared by every command that runs replications."""
+    options = [
+        click.option(
+            "--executor",
+            type=click.Choice(["process", "serial", "dask"]),
+            default="process",
+            show_default=True,
+            help="Where replications run.",
+        ),
+        click.option(
+            "-j",
+            "--jobs",
+            type=click.IntRange(min=1),
+            help="Worker processes (default: the number of cores).",
+        ),
+        click.option(
+            "--scheduler",
+            metavar="ADDRESS",
+            help="Dask scheduler, e.g. tcp://127.0.0.1:8786 "
+            "(with --executor dask; default: a local cluster).",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(_version(), "--version", prog_name="withdrawal-sim")
 def main() -> None:
@@ -104,25 +132,7 @@ def main() -> None:
     help="Run folder (default: results/<scenario>/<run-id>/).",
 )
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help=SET_HELP)
-@click.option(
-    "--executor",
-    type=click.Choice(["process", "serial", "dask"]),
-    default="process",
-    show_default=True,
-    help="Where replications run.",
-)
-@click.option(
-    "-j",
-    "--jobs",
-    type=click.IntRange(min=1),
-    help="Worker processes (default: the number of cores).",
-)
-@click.option(
-    "--scheduler",
-    metavar="ADDRESS",
-    help="Dask scheduler, e.g. tcp://127.0.0.1:8786 "
-    "(with --executor dask; default: a local cluster).",
-)
+@_executor_options
 @click.option(
     "--resume",
     is_flag=True,
@@ -132,7 +142,7 @@ def main() -> None:
     "--target-ci",
     multiple=True,
     metavar="KPI=HALFWIDTH",
-    help="Add replications until the KPI's 95%% CI half-width is at most HALFWIDTH (repeatable).",
+    help="Add replications until the KPI's 95% CI half-width is at most HALFWIDTH (repeatable).",
 )
 @click.option(
     "--max-replications", type=click.IntRange(min=1), help="Upper bound with --target-ci."
@@ -256,14 +266,7 @@ def report(runs, out) -> None:
     type=click.Path(file_okay=False),
     help="Sweep folder (default: results/sweeps/<name>/<run-id>/).",
 )
-@click.option(
-    "--executor",
-    type=click.Choice(["process", "serial", "dask"]),
-    default="process",
-    show_default=True,
-)
-@click.option("-j", "--jobs", type=click.IntRange(min=1), help="Worker processes.")
-@click.option("--scheduler", metavar="ADDRESS", help="Dask scheduler (with --executor dask).")
+@_executor_options
 @click.option("--resume", is_flag=True, help="Finish an interrupted sweep.")
 @click.option(
     "--kpi",

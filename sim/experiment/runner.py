@@ -130,7 +130,7 @@ def run_experiment(
     store.write_manifest(manifest)
     store.discard_unfinished()
     started = time.perf_counter()
-    try:
+    with store.recording_status(manifest):
         target = n
         while True:
             todo = sorted(set(range(target)) - store.completed())
@@ -149,14 +149,6 @@ def run_experiment(
                 manifest["stop_reason"] = f"max replications ({limit}) reached before the targets"
                 break
             target = min(limit, target + n)
-    except KeyboardInterrupt:
-        manifest.update(status="interrupted", finished_at=now_iso())
-        store.write_manifest(manifest)
-        raise
-    except BaseException:
-        manifest.update(status="failed", finished_at=now_iso())
-        store.write_manifest(manifest)
-        raise
     manifest.update(
         status="complete",
         finished_at=now_iso(),

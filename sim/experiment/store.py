@@ -14,6 +14,7 @@ is never visible under a final name. Resuming deletes the parts of unfinished ch
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -22,6 +23,8 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+
+from sim.experiment.provenance import now_iso
 
 COMMIT_TABLE = "kpis"
 _PART = re.compile(r"^part-(\d{6})-(\d{6})\.parquet$")
@@ -62,6 +65,20 @@ class RunStore:
     def write_manifest(self, manifest: dict[str, Any]) -> None:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         atomic_write_json(self.manifest_path, manifest)
+
+    @contextlib.contextmanager
+    def recording_status(self, manifest: dict[str, Any]):
+        """Mark the manifest 'interrupted' or 'failed' (and write it) if the body raises."""
+        try:
+            yield
+        except KeyboardInterrupt:
+            manifest.update(status="interrupted", finished_at=now_iso())
+            self.write_manifest(manifest)
+            raise
+        except BaseException:
+            manifest.update(status="failed", finished_at=now_iso())
+            self.write_manifest(manifest)
+            raise
 
     def write_chunk(self, first: int, last: int, tables: dict[str, pd.DataFrame]) -> None:
         """Write one chunk's tables; ``kpis`` last, as the chunk's commit record."""

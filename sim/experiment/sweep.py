@@ -171,12 +171,8 @@ def run_sweep(
     points.to_parquet(buffer, index=False)
     atomic_write_bytes(sweep_dir / "points.parquet", buffer.getvalue())
     began = time.perf_counter()
-    try:
+    with store.recording_status(manifest):
         _execute(scenarios, sweep.seed, n, sweep_dir, executor, jobs, scheduler, progress)
-    except BaseException:
-        manifest.update(status="interrupted", finished_at=now_iso())
-        store.write_manifest(manifest)
-        raise
     manifest.update(
         status="complete",
         finished_at=now_iso(),
