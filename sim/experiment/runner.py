@@ -32,14 +32,23 @@ class RunError(Exception):
     """A run that cannot go ahead as asked (a bad resume, a clash); a usage error."""
 
 
-def run_chunk(task: tuple[Scenario, int, list[int]]) -> tuple[int, int, dict[str, pd.DataFrame]]:
-    """Run the replications of one chunk; the unit of work every executor maps."""
+def simulate_chunk(
+    scenario: Scenario, seed: int, replications: list[int], tables: Sequence[str] | None = None
+) -> dict[str, pd.DataFrame]:
+    """The tables (all, or only ``tables``) of some replications, one DataFrame each."""
     from sim.model.world import simulate_columns
     from sim.tables import to_frames
 
-    scenario, seed, replications = task
     parts = [simulate_columns(scenario, rep, seed) for rep in replications]
-    return replications[0], replications[-1], to_frames(parts)
+    if tables is not None:
+        parts = [{name: part[name] for name in tables} for part in parts]
+    return to_frames(parts)
+
+
+def run_chunk(task: tuple[Scenario, int, list[int]]) -> tuple[int, int, dict[str, pd.DataFrame]]:
+    """Run the replications of one chunk; the unit of work every executor maps."""
+    scenario, seed, replications = task
+    return replications[0], replications[-1], simulate_chunk(scenario, seed, replications)
 
 
 def chunks(replications: Sequence[int], size: int) -> list[list[int]]:
@@ -58,13 +67,13 @@ def chunk_size(n: int, jobs: int) -> int:
     return max(1, min(25, math.ceil(n / (4 * jobs))))
 
 
-def default_run_dir(scenario: Scenario, root: Path, digest: str) -> Path:
-    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
-    return root / scenario.metadata.name / f"{stamp}-{digest[:8]}"
+def run_folder_name(digest: str) -> str:
+    """A new run folder's name: the UTC start time and the start of the config hash."""
+    return f"{dt.datetime.now(dt.UTC).strftime('%Y%m%d-%H%M%S')}-{digest[:8]}"
 
 
-def latest_run_dir(scenario: Scenario, root: Path) -> Path | None:
-    folder = root / scenario.metadata.name
+def latest_run_dir(folder: Path) -> Path | None:
+    """The newest run folder (one holding a manifest) inside ``folder``."""
     runs = sorted(p for p in folder.glob("*") if (p / "manifest.json").is_file())
     return runs[-1] if runs else None
 
@@ -174,7 +183,7 @@ def _kpi_names(scenario: Scenario) -> set[str]:
 def _prepare(scenario, n, root_seed, digest, out, results_root, resume):
     root = Path(results_root)
     if resume:
-        run_dir = Path(out) if out else latest_run_dir(scenario, root)
+        run_dir = Path(out) if out else latest_run_dir(root / scenario.metadata.name)
         if run_dir is None or not (run_dir / "manifest.json").is_file():
             raise RunError(f"nothing to resume: no run of '{scenario.metadata.name}' under {root}")
         manifest = RunStore(run_dir).read_manifest()
@@ -189,7 +198,7 @@ def _prepare(scenario, n, root_seed, digest, out, results_root, resume):
                 f"{manifest.get('root_seed')}, not {root_seed}"
             )
         return run_dir, manifest
-    run_dir = Path(out) if out else default_run_dir(scenario, root, digest)
+    run_dir = Path(out) if out else root / scenario.metadata.name / run_folder_name(digest)
     if (run_dir / "manifest.json").exists():
         raise RunError(f"{run_dir} already holds a run; use --resume or another --out")
     manifest: dict[str, Any] = {

@@ -39,7 +39,14 @@ from sim.config.yaml_source import read_yaml
 from sim.experiment.designs import design_points
 from sim.experiment.executors import default_jobs, run_tasks
 from sim.experiment.provenance import git_commit, now_iso, versions
-from sim.experiment.runner import RunError, chunk_size, chunks
+from sim.experiment.runner import (
+    RunError,
+    chunk_size,
+    chunks,
+    latest_run_dir,
+    run_folder_name,
+    simulate_chunk,
+)
 from sim.experiment.store import RunStore, atomic_write_bytes
 
 SWEEP_TABLES = ("kpis", "posture", "daily")
@@ -95,13 +102,9 @@ def _plain(value: Any) -> Any:
 
 def run_point_chunk(task) -> tuple[int, int, int, dict[str, pd.DataFrame]]:
     """The unit of work of a sweep: some replications of one design point."""
-    from sim.model.world import simulate_columns
-    from sim.tables import to_frames
-
     point, scenario, seed, replications = task
-    parts = [simulate_columns(scenario, rep, seed) for rep in replications]
-    kept = [{name: part[name] for name in SWEEP_TABLES} for part in parts]
-    return point, replications[0], replications[-1], to_frames(kept)
+    tables = simulate_chunk(scenario, seed, replications, SWEEP_TABLES)
+    return point, replications[0], replications[-1], tables
 
 
 def _sweep_hash(sweep: Sweep, base: Scenario) -> str:
@@ -186,11 +189,11 @@ def _sweep_dir(out, root: Path, digest: str, resume: bool) -> Path:
     if resume:
         if out:
             return Path(out)
-        runs = sorted(p for p in root.glob("*") if (p / "manifest.json").is_file())
-        if not runs:
+        latest = latest_run_dir(root)
+        if latest is None:
             raise RunError(f"nothing to resume under {root}")
-        return runs[-1]
-    sweep_dir = Path(out) if out else root / f"{time.strftime('%Y%m%d-%H%M%S')}-{digest[:8]}"
+        return latest
+    sweep_dir = Path(out) if out else root / run_folder_name(digest)
     if (sweep_dir / "manifest.json").exists():
         raise RunError(f"{sweep_dir} already holds a sweep; use --resume or another --out")
     return sweep_dir
