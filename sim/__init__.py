@@ -8,6 +8,7 @@ The public API is small and imported lazily (so ``withdrawal-sim --help`` stays 
     run_dir = sim.run_experiment(scenario, replications=50, seed=1)
     run = sim.load_results(run_dir)
     run.kpis.describe()
+    sim.forces_at(run.forces, days=[0, 365, 730])   # personnel by site and role on those days
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ _API = {
     "simulate": "sim.model.world",
     "run_experiment": "sim.experiment.runner",
     "load_results": "sim.experiment.results",
+    "forces_at": "sim.analysis.forces",
 }
 
 __all__ = sorted(_API)

@@ -1,18 +1,28 @@
-"""What one replication records, and how it becomes tidy, labelled tables.
+"""What one replication records: every change of the forces, and the state at the record
+times ``0, Δ, 2Δ, …`` and the horizon.
 
-Snapshots are taken at ``0, Δ, 2Δ, …`` and at the horizon, each *before* any event of that
-instant (the recorder's events are scheduled urgent), so a snapshot at day t is the state
-over the end of the interval that closes at t. Counts of incidents per interval are derived
-afterwards from the incident log, which is cheaper than counting inside the simulation.
+A record at day t is the state over the end of the interval that closes at t: the state
+*before* any event of that instant. None of it costs a SimPy event. The forces change only
+when a lift departs or arrives, so the recorder keeps the posture after each change
+(``forces_changed``); the record-time grid and the ``forces`` spells are derived from that log
+when the run ends. Sector queues and busy units change at every incident, so they are filled
+forward instead: just before a change at time t, every record time up to t not yet filled
+takes the state that held until then (``RecordGrid.due``). Incident intensities vary between
+events (seasons, decaying excitation), so ``finish`` evaluates them vectorised over the
+record times, from the recorded forces and each process's own history. Counts of incidents
+per interval are derived from the incident log.
+
+An earlier version took every record as an urgent SimPy event; that was half the cost of a
+replication (docs/performance.md).
 """
 
 from __future__ import annotations
 
-import numpy as np
-import simpy
-from simpy.core import URGENT
+import math
+from bisect import bisect_right
 
-from sim.model.border import BorderResponse
+import numpy as np
+
 from sim.model.modulation import Modulation
 from sim.model.posture import Posture
 
@@ -23,49 +33,79 @@ def record_times(horizon: float, interval: float) -> np.ndarray:
     return np.append(times, horizon)
 
 
-class Recorder:
-    """Takes snapshots of forces and sectors at the record times."""
+class RecordGrid:
+    """A cursor over the record times: which of them a change at ``now`` closes."""
 
-    def __init__(
-        self,
-        env: simpy.Environment,
-        times: np.ndarray,
-        posture: Posture,
-        border: BorderResponse,
-        processes,
-        modulation: Modulation,
-    ) -> None:
-        self.env = env
+    __slots__ = ("_times", "filled", "next_time")
+
+    def __init__(self, times: np.ndarray) -> None:
+        self._times = times.tolist()
+        self.filled = 0
+        self.next_time = self._times[0]
+
+    def due(self, now: float) -> tuple[int, int]:
+        """Record times ≤ ``now`` not yet filled, as a range ``(first, stop)``."""
+        first = self.filled
+        if now < self.next_time:
+            return first, first
+        stop = bisect_right(self._times, now, lo=first)
+        self.filled = stop
+        self.next_time = self._times[stop] if stop < len(self._times) else float("inf")
+        return first, stop
+
+
+class Recorder:
+    """The forces' change log; queues and busy units at the record times; intensities once
+    the run ends."""
+
+    def __init__(self, times: np.ndarray, posture: Posture, sectors: int) -> None:
         self.times = times
         self.posture = posture
-        self.border = border
-        self.modulation = modulation
-        n_sites, n_roles, n_sectors = len(posture.sites), len(posture.roles), len(border.sectors)
-        self.forces = np.zeros((len(times), n_sites + 1, n_roles), dtype=np.int64)
-        self.backlog = np.zeros((len(times), n_sectors), dtype=np.int64)
-        self.busy = np.zeros((len(times), n_sectors))
-        self.intensity = np.zeros((len(times), n_sectors))
-        self.by_sector = [[p for p in processes if p.sector == s] for s in range(n_sectors)]
-        self.taken = 0
-        env.process(self._run())
+        self.change_days: list[float] = [-math.inf]  # the initial state holds before all
+        self._states: list[list[int]] = [self._state()]
+        self.backlog = np.zeros((len(times), sectors), dtype=np.int64)
+        self.busy = np.zeros((len(times), sectors))
+        self.intensity = np.zeros((len(times), sectors))
+        self._sector_grids = [RecordGrid(times) for _ in range(sectors)]
 
-    def _run(self):
-        for t in self.times[:-1]:
-            event = simpy.Event(self.env)
-            event._ok = True
-            event._value = None
-            self.env.schedule(event, URGENT, t - self.env.now)
-            yield event
-            self.snapshot(t)
+    def _state(self) -> list[int]:
+        """Personnel by (site, role), then in transit by role, flattened."""
+        return [n for row in self.posture.counts for n in row] + list(self.posture.in_transit)
 
-    def snapshot(self, t: float) -> None:
-        """Record the state now (the last call, at the horizon, comes after ``env.run``)."""
-        k = self.taken
-        self.forces[k, :-1, :] = self.posture.counts
-        self.forces[k, -1, :] = self.posture.in_transit
-        for s, sector in enumerate(self.border.sectors):
-            self.backlog[k, s] = len(sector.units.queue)
-            self.busy[k, s] = sector.busy_until(t)
-            factor = self.modulation.factor(s, t)
-            self.intensity[k, s] = sum(p.intensity(t, factor) for p in self.by_sector[s])
-        self.taken += 1
+    def forces_changed(self, now: float) -> None:
+        """Call just after the posture changes at ``now``."""
+        self.change_days.append(now)
+        self._states.append(self._state())
+
+    def states(self) -> np.ndarray:
+        """The posture after each change: (change, site + in transit, role)."""
+        n_roles = len(self.posture.roles)
+        return np.array(self._states, dtype=np.int64).reshape(len(self._states), -1, n_roles)
+
+    def sector_changing(self, sector: int, state, now: float) -> None:
+        """Call just before a sector's queue or busy units change at ``now``.
+
+        ``state`` is the sector's ``SectorState``: waiting incidents and busy units.
+        """
+        first, stop = self._sector_grids[sector].due(now)
+        if stop > first:
+            self.backlog[first:stop, sector] = state.waiting
+            elapsed = self.times[first:stop] - state.last_change
+            self.busy[first:stop, sector] = state.busy_area + state.busy * elapsed
+
+    def finish(self, horizon: float, sectors, processes, modulation: Modulation) -> None:
+        """Fill the records left at the end of the run and evaluate the intensities."""
+        for s, state in enumerate(sectors):
+            self.sector_changing(s, state, horizon)
+        # the state before any event at t: the last change strictly before t
+        last = np.searchsorted(self.change_days[1:], self.times, side="left")
+        self.forces = self.states()[last]  # (time, site + in transit, role)
+        country = np.array(self.posture.country)
+        per_site = self.forces[:, :-1, :].sum(axis=2)
+        in_iraq = per_site[:, country == "iraq"].sum(axis=1)
+        in_syria = per_site[:, country == "syria"].sum(axis=1)
+        for s in range(len(sectors)):
+            factor = modulation.factor_on(s, self.times, in_iraq, in_syria)
+            for process in processes:
+                if process.sector == s:
+                    self.intensity[:, s] += process.intensity_on(self.times, factor)

@@ -23,10 +23,12 @@ DATE = "datetime64[s]"
 TABLES: dict[str, dict[str, str]] = {
     "forces": {
         "replication": "int64",
-        "day": "float64",
-        "date": DATE,
         "site": "str",
         "role": "str",
+        "start_day": "float64",
+        "end_day": "float64",
+        "start_date": DATE,
+        "end_date": DATE,
         "personnel": "int64",
     },
     "posture": {
@@ -128,20 +130,45 @@ def _col(values, dtype=None) -> np.ndarray:
     return np.asarray(values, dtype=dtype)
 
 
+def _spells(change_days: np.ndarray, states: np.ndarray, horizon: float):
+    """Maximal intervals ``[start, end)`` over which each column of ``states`` is constant.
+
+    ``states[k]`` holds from ``change_days[k]`` (the first from day 0) until the next change;
+    of several changes at one instant only the last state held for any time.
+    """
+    days = np.maximum(change_days, 0.0)
+    held = np.append(days[1:] != days[:-1], True)
+    days, states = days[held], states[held]
+    changed = np.ones(states.shape, dtype=bool)
+    changed[1:] = states[1:] != states[:-1]
+    column, k = np.nonzero(changed.T)  # spells of column 0 first, each in time order
+    start = days[k]
+    same_column_next = np.append(column[1:] == column[:-1], False)
+    end = np.where(same_column_next, np.append(start[1:], horizon), horizon)
+    return column, start, end, states[k, column]
+
+
 def _forces(w: World, rep: int, dates: np.ndarray) -> dict[str, Columns]:
     p = w.posture
-    data = w.recorder.forces  # (time, site + transit, role)
-    n_t, n_s, n_r = data.shape
+    states = w.recorder.states()  # (change, site + transit, role)
+    n_r = states.shape[2]
+    start_date = w.scenario.clock.start_date
+    column, start, end, personnel = _spells(
+        np.array(w.recorder.change_days), states.reshape(len(states), -1), w.scenario.horizon_days
+    )
     sites = np.array([*p.sites, "in_transit"], dtype=object)
     forces = {
-        "replication": np.full(data.size, rep),
-        "day": np.repeat(w.times, n_s * n_r),
-        "date": np.repeat(dates, n_s * n_r),
-        "site": np.tile(np.repeat(sites, n_r), n_t),
-        "role": np.tile(np.array(p.roles, dtype=object), n_t * n_s),
-        "personnel": data.reshape(-1),
+        "replication": np.full(len(column), rep),
+        "site": sites[column // n_r],
+        "role": np.array(p.roles, dtype=object)[column % n_r],
+        "start_day": start,
+        "end_day": end,
+        "start_date": to_dates(start, start_date),
+        "end_date": to_dates(end, start_date),
+        "personnel": personnel,
     }
-    per_site = data.sum(axis=2)
+    per_site = w.recorder.forces.sum(axis=2)  # (record time, site + transit)
+    n_t = len(w.times)
     country = np.array(p.country)
     posture = {
         "replication": np.full(n_t, rep),
@@ -238,7 +265,7 @@ def _daily(w: World, rep: int, dates: np.ndarray, incidents: Columns) -> Columns
     sector_specs = w.scenario.border.sectors
     times = w.times
     n_i, n_s = len(times) - 1, len(sector_specs)
-    # interval k (row k) is [times[k], times[k+1]): its snapshot is the one at times[k+1]
+    # interval k (row k) is [times[k], times[k+1]): its record is the one at times[k+1]
     bucket = np.searchsorted(times, incidents["day"], side="right") - 1
     sector_of_process = np.array(
         [[s.name for s in sector_specs].index(p.sector) for p in w.scenario.threats.processes]

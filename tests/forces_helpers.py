@@ -11,6 +11,9 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
+from sim.analysis.forces import forces_at
 from sim.config.checks import semantic_problems
 from sim.config.load import load_scenario
 from sim.config.schema import Scenario
@@ -117,3 +120,8 @@ def run(s: Scenario, replication: int = 0, seed: int = 1):
 
     w.posture.depart = recording_depart
     return to_frames([w.run()]), w, loads
+
+
+def daily_forces(tables) -> pd.DataFrame:
+    """The ``forces`` spells on the record days (one row per day, site and role)."""
+    return forces_at(tables["forces"], tables["posture"]["day"])

@@ -30,7 +30,7 @@ import math
 
 import numpy as np
 import pytest
-from forces_helpers import baseline, run
+from forces_helpers import baseline, daily_forces, run
 
 PHASE_1, PHASE_2 = 243.0, 608.0
 IRAQ_SITES = ["ain_al_asad", "victory", "joc_baghdad", "erbil"]
@@ -99,7 +99,7 @@ def test_under_500_once_phase_2_completes(tables):
     assert (after["in_iraq"] < 500).all()
     assert (after["in_iraq"] == 470).all()
     assert kpis["final_in_iraq"] == 470
-    f = tables["forces"]
+    f = daily_forces(tables)
     erbil = f[(f["site"] == "erbil") & (f["day"] == f["day"].max())]
     assert erbil["personnel"].sum() == 370
     phase_2 = tables["movements"].query("owner == 'phase_2'")
@@ -108,7 +108,7 @@ def test_under_500_once_phase_2_completes(tables):
 
 
 def test_trainers_remain_in_iraq(tables, scenario):
-    f = tables["forces"]
+    f = daily_forces(tables)
     end = f[(f["day"] == f["day"].max()) & (f["role"] == "trainers")].set_index("site")
     initial = {s.name: s.personnel.get("trainers", 0) for s in scenario.forces.sites}
     assert end.loc[IRAQ_SITES, "personnel"].to_dict() == {s: initial[s] for s in IRAQ_SITES}

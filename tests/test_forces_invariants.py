@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 import pytest
-from forces_helpers import baseline, run, with_repositioning
+from forces_helpers import baseline, daily_forces, run, with_repositioning
 
 # Baseline day 243 is 2025-09-01 (phase 1 starts); the warning rises on 2025-09-05 (day 247)
 # while phase 1 is moving and falls on 2025-09-25 (day 267).
@@ -62,7 +62,7 @@ def result(request):
 def test_personnel_conserved_at_every_record_time(result):
     _, s, tables, _, _ = result
     initial = sum(sum(site.personnel.values()) for site in s.forces.sites)
-    f = tables["forces"]
+    f = daily_forces(tables)
     per_time = f.groupby("day")["personnel"].sum()
     assert len(per_time) == len(np.unique(f["day"]))
     assert (per_time == initial).all()
@@ -73,7 +73,7 @@ def test_personnel_conserved_at_every_record_time(result):
 
 def test_no_negative_counts(result):
     _, _, tables, world, _ = result
-    assert (tables["forces"]["personnel"] >= 0).all()
+    assert (daily_forces(tables)["personnel"] >= 0).all()
     assert (tables["posture"][["in_iraq", "in_syria", "out_of_theatre", "in_transit"]] >= 0).all(
         axis=None
     )
@@ -101,7 +101,7 @@ def test_residual_roles_never_move(result):
     assert residual == ["trainers"]
     assert loads, "nothing moved"
     assert all(load[r] == 0 for _, _, load in loads for r in residual)
-    f = tables["forces"]
+    f = daily_forces(tables)
     trainers = f[f["role"].isin(residual)]
     assert (trainers[trainers["site"] == "in_transit"]["personnel"] == 0).all()
     initial = {site.name: site.personnel.get("trainers", 0) for site in s.forces.sites}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 import pytest
-from forces_helpers import date, lift, run, scenario
+from forces_helpers import daily_forces, date, lift, run, scenario
 
 START_DAY = 10  # the phase starts on day 10 in every scenario below
 
@@ -99,7 +99,7 @@ def test_site_empties_on_the_day_computed_by_hand(
 
     # snapshots come before the events of their instant: the first one showing base without
     # movable personnel is the day after the last departure
-    f = tables["forces"]
+    f = daily_forces(tables)
     base = f[f["site"] == "base"]
     movable = base[base["role"] != "trainers"].groupby("day")["personnel"].sum()
     empty_days = movable.index[movable == keep]
@@ -175,7 +175,7 @@ def test_split_between_destinations_is_largest_remainder(troops, shares, expecte
     moved = moves.groupby("destination")["personnel"].sum().to_dict()
     assert moved == {d: n for d, n in expected.items() if n}
     # and they arrive: the last snapshot holds the split
-    f = tables["forces"]
+    f = daily_forces(tables)
     last = f[f["day"] == f["day"].max()].groupby("site")["personnel"].sum()
     for dest, n in expected.items():
         assert last[dest] == n
@@ -186,7 +186,7 @@ def test_split_is_per_role():
     # each movable role is split on its own: troops 5 * (0.5, 0.5) = 2.5 each, tie to erbil
     # (3, 2); support 7 * (0.5, 0.5) = 3.5 each, tie to erbil (4, 3); erbil 3 + 4 = 7, home 5
     tables, _, loads = run(two_destinations(5, {"erbil": 0.5, "home": 0.5}, support=7))
-    f = tables["forces"]
+    f = daily_forces(tables)
     last = f[f["day"] == f["day"].max()].set_index(["site", "role"])["personnel"]
     assert (last["erbil", "troops"], last["erbil", "support"]) == (3, 4)
     assert (last["home", "troops"], last["home", "support"]) == (2, 3)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from forces_helpers import checked, date, lift, run, scenario, scheduled
+from forces_helpers import checked, daily_forces, date, lift, run, scenario, scheduled
 
 PHASE_START = 10
 CAPACITY, TRANSIT = 100, 0.5
@@ -99,7 +99,7 @@ def test_returned_personnel_move_back(held):
     assert returns["personnel"].tolist() == [100, 50]
     assert (returns["origin"] == "home").all() and (returns["destination"] == "base").all()
     assert (returns["owner"] == "rule").all()
-    f = tables["forces"]
+    f = daily_forces(tables)
     troops = f[(f["site"] == "base") & (f["role"] == "troops")].set_index("day")["personnel"]
     # 1000 - 400 left on day 14's snapshot; + 100 by day 15, + 50 by day 16; held till 20
     assert troops[14.0] == 600
@@ -121,7 +121,7 @@ def test_drawdown_resumes_after_release_and_the_phase_completes(held):
     phases = tables["phases"].set_index("phase")
     assert phases.loc["out", "complete_day"] == 27.5
     assert tables["kpis"]["complete_day_out"].iloc[0] == 27.5
-    f = tables["forces"]
+    f = daily_forces(tables)
     last = f[f["day"] == f["day"].max()].set_index(["site", "role"])["personnel"]
     assert last["base", "troops"] == 0
     assert last["base", "trainers"] == 20
@@ -178,7 +178,7 @@ def test_rule_rearms_after_release():
     returned = moves.query("purpose == 'return'")["personnel"].sum()
     assert returned == 2 * RETURNED
     assert drawdown["personnel"].sum() == 1000 + returned
-    f = tables["forces"]
+    f = daily_forces(tables)
     last = f[f["day"] == f["day"].max()].set_index(["site", "role"])["personnel"]
     assert last["base", "troops"] == 0
     assert np.isfinite(tables["kpis"]["complete_day_out"].iloc[0])

@@ -8,6 +8,7 @@ import datetime as dt
 import math
 
 import numpy as np
+from forces_helpers import daily_forces
 from hypothesis import given, settings
 from hypothesis_profiles import examples
 from strategies import START, day, initial_total, scenarios, simulate_data
@@ -34,7 +35,7 @@ def _in_transit_at(moves, times: np.ndarray, mask=None) -> np.ndarray:
 def test_personnel_conserved_at_every_record_time(data):
     _, tables = simulate_data(data)
     total = initial_total(data)
-    per_time = tables["forces"].groupby("day", sort=False)["personnel"].sum()
+    per_time = daily_forces(tables).groupby("day", sort=False)["personnel"].sum()
     assert len(per_time) == len(tables["posture"])
     assert (per_time == total).all(), per_time[per_time != total]
     p = tables["posture"]
@@ -43,9 +44,25 @@ def test_personnel_conserved_at_every_record_time(data):
 
 @settings(max_examples=examples(30))
 @given(scenarios())
+def test_forces_spells_tile_the_horizon_and_conserve_personnel(data):
+    s, tables = simulate_data(data)
+    f = tables["forces"]
+    for _, spells in f.groupby(["site", "role"], sort=False):
+        start, end = spells["start_day"].to_numpy(), spells["end_day"].to_numpy()
+        assert start[0] == 0.0 and end[-1] == s.horizon_days
+        assert (start < end).all() and (start[1:] == end[:-1]).all()  # no gap, no overlap
+        assert (np.diff(spells["personnel"].to_numpy()) != 0).all()  # maximal spells
+    total = initial_total(data)
+    for t in np.unique(f["start_day"]):  # every instant the forces changed
+        held = f[(f["start_day"] <= t) & (t < f["end_day"])]
+        assert held["personnel"].sum() == total, t
+
+
+@settings(max_examples=examples(30))
+@given(scenarios())
 def test_no_negative_counts(data):
     _, tables = simulate_data(data)
-    assert (tables["forces"]["personnel"] >= 0).all()
+    assert (daily_forces(tables)["personnel"] >= 0).all()
     columns = ["in_iraq", "in_syria", "out_of_theatre", "in_transit"]
     assert (tables["posture"][columns] >= 0).all(axis=None)
     assert (tables["movements"]["personnel"] > 0).all()
@@ -85,7 +102,7 @@ def test_lifts_depart_at_their_hour_and_serve_their_destinations(data):
 def test_residual_roles_never_move(data):
     _, tables = simulate_data(data)
     residual = data["forces"].get("residual_roles", [])
-    f = tables["forces"]
+    f = daily_forces(tables)
     kept = f[f["role"].isin(residual)]
     assert (kept.loc[kept["site"] == "in_transit", "personnel"] == 0).all()
     initial = {
@@ -160,7 +177,8 @@ def test_every_phase_reaches_its_targets_given_time(data):
     phases = tables["phases"].set_index("phase")
     assert phases["complete_day"].notna().all(), phases
     assert tables["posture"]["in_transit"].iloc[-1] == 0
-    final = tables["forces"][tables["forces"]["day"] == tables["forces"]["day"].max()]
+    daily = daily_forces(tables)
+    final = daily[daily["day"] == daily["day"].max()]
     final = final.set_index(["site", "role"])["personnel"]
     residual = set(data["forces"].get("residual_roles", []))
     governing = {}  # later phases take sites over from earlier ones

@@ -8,6 +8,7 @@ number of replications.
 from __future__ import annotations
 
 import io
+import math
 from pathlib import Path
 
 import matplotlib
@@ -15,10 +16,12 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
 from sim.analysis.bands import mean_band
+from sim.analysis.forces import forces_at
 from sim.experiment.results import RunResults, load_results
 from sim.experiment.store import atomic_write_bytes
 
@@ -73,8 +76,15 @@ def save_figure(fig: Figure, path: Path) -> Path:
     return path
 
 
+def _plot_days(days: np.ndarray, most: int = 400) -> np.ndarray:
+    """At most about ``most`` of the record days, evenly spaced, always the last."""
+    days = np.unique(days)
+    step = max(1, math.ceil(len(days) / most))
+    return np.union1d(days[::step], days[-1:])
+
+
 def personnel_figure(run: RunResults) -> Figure:
-    forces = run.forces
+    forces = forces_at(run.forces, _plot_days(run.posture["day"].to_numpy()))
     labels = {
         s["name"]: s.get("label") or s["name"] for s in run.manifest["config"]["forces"]["sites"]
     }

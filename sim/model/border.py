@@ -31,11 +31,13 @@ OUTCOMES = ("interdicted", "missed", "undetected", "pending")
 
 @dataclass
 class SectorState:
-    """One sector's response units and the running integral of busy units."""
+    """One sector's response units, incidents waiting for one, and the running integral of
+    busy units."""
 
     name: str
     units: simpy.Resource
     handling: object
+    waiting: int = 0
     busy: int = 0
     busy_area: float = 0.0
     last_change: float = 0.0
@@ -77,8 +79,12 @@ class BorderResponse:
         modulation: Modulation,
         signals: Signals,
         draws_for,
+        before_change=None,
     ) -> None:
+        """``before_change(sector, state, now)`` is told just before a sector's queue or busy
+        units change (the recorder's hook)."""
         self.env = env
+        self.before_change = before_change or (lambda sector, state, now: None)
         self.posture = posture
         self.modulation = modulation
         self.signals = signals
@@ -162,16 +168,21 @@ class BorderResponse:
 
     def _respond(self, incident: int, sector: int, handling: float, u_interdict: float):
         state = self.sectors[sector]
-        log = self.log
+        log, env, before_change = self.log, self.env, self.before_change
+        before_change(sector, state, env.now)
+        state.waiting += 1
         with state.units.request() as request:
             yield request
-            now = self.env.now
+            now = env.now
+            before_change(sector, state, now)
+            state.waiting -= 1
             state.change_busy(now, +1)
             wait = now - log.day[incident]
             log.response_start[incident] = now
-            yield self.env.timeout(handling)
-            state.change_busy(self.env.now, -1)
-        log.response_end[incident] = self.env.now
+            yield env.timeout(handling)
+            before_change(sector, state, env.now)
+            state.change_busy(env.now, -1)
+        log.response_end[incident] = env.now
         p = self.interdict_p0
         if self.interdict_tau is not None:
             p *= math.exp(-wait / self.interdict_tau)

@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
+
 from sim.clock import to_day
 from sim.config.schema import Scenario
 from sim.model.posture import Posture
@@ -98,6 +100,39 @@ class Modulation:
             )
         if self.capacity is not None:
             f *= 1.0 - self.capacity.effect * self.capacity_level(day)
+        return f
+
+    def factor_on(
+        self, sector: int, days: np.ndarray, in_iraq: np.ndarray, in_syria: np.ndarray
+    ) -> np.ndarray:
+        """M_s at each of ``days`` given the personnel then (``factor``, vectorised: the
+        recorder evaluates it over the record times once the run is over)."""
+        f = self.sector_steps[sector].on(days)
+        if self.iraq is not None:
+            f = f * (
+                1.0
+                + self.iraq.effect
+                * (1.0 - np.minimum(1.0, in_iraq / self.iraq.reference_personnel))
+            )
+        if self.syria is not None:
+            f = f * (
+                1.0
+                + self.syria.effect
+                * (1.0 - np.minimum(1.0, in_syria / self.syria.reference_personnel))
+            )
+        if self.capacity is not None:
+            cap = self.capacity
+            frac = (days - self.cap_t0) / (self.cap_t1 - self.cap_t0)
+            level = np.where(
+                days <= self.cap_t0,
+                cap.start_level,
+                np.where(
+                    days >= self.cap_t1,
+                    cap.end_level,
+                    cap.start_level + frac * (cap.end_level - cap.start_level),
+                ),
+            )
+            f = f * (1.0 - cap.effect * level)
         return f
 
     def upper_bound(self, sector: int) -> float:

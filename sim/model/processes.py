@@ -24,6 +24,7 @@ import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 
+import numpy as np
 import simpy
 
 from sim.clock import to_day
@@ -78,17 +79,20 @@ class IncidentProcess(ABC):
     def base_rate(self, day: float) -> float:
         """The rate before modulation (for Hawkes, the background rate)."""
 
-    def intensity(self, day: float, sector_factor: float | None = None) -> float:
-        """λ(t) at ``day`` (the current time of the simulation).
+    @abstractmethod
+    def base_rate_on(self, days: np.ndarray) -> np.ndarray:
+        """``base_rate`` at each of ``days`` (vectorised, for the recorder)."""
 
-        ``sector_factor`` is M_s(day) when the caller already has it (the recorder evaluates
-        it once per sector, not once per process).
-        """
+    def intensity(self, day: float) -> float:
+        """λ(t) at ``day`` (the current time of the simulation)."""
         if self.modulation is None:
             return self.base_rate(day)
-        if sector_factor is None:
-            sector_factor = self.modulation.factor(self.sector, day)
-        return self.base_rate(day) * sector_factor
+        return self.base_rate(day) * self.modulation.factor(self.sector, day)
+
+    def intensity_on(self, days: np.ndarray, sector_factor: np.ndarray) -> np.ndarray:
+        """λ(t) at each of ``days`` after the run, given M_s there; for the recorder."""
+        rate = self.base_rate_on(days)
+        return rate if self.modulation is None else rate * sector_factor
 
     def run(self):
         """Lewis–Shedler thinning: used as is by the Poisson kinds."""
@@ -117,6 +121,9 @@ class PoissonProcess(IncidentProcess):
     def base_rate(self, day: float) -> float:
         return self.spec.rate_per_day
 
+    def base_rate_on(self, days: np.ndarray) -> np.ndarray:
+        return np.full(len(days), float(self.spec.rate_per_day))
+
 
 class NHPPProcess(IncidentProcess):
     """λ(t) = λ0 · max(0, 1 + trend · t/365.25) · (1 + A cos(2π (t − peak)/P)) · step(t)."""
@@ -144,6 +151,16 @@ class NHPPProcess(IncidentProcess):
             rate *= self.steps(day)
         return rate
 
+    def base_rate_on(self, days: np.ndarray) -> np.ndarray:
+        s: NHPP = self.spec
+        rate = s.rate_per_day * np.maximum(0.0, 1.0 + s.trend_per_year * days / DAYS_PER_YEAR)
+        if s.seasonal_amplitude:
+            phase = 2.0 * math.pi * (days - self.peak) / s.seasonal_period_days
+            rate = rate * (1.0 + s.seasonal_amplitude * np.cos(phase))
+        if self.steps is not None:
+            rate = rate * self.steps.on(days)
+        return rate
+
 
 class HawkesProcess(IncidentProcess):
     """Self-exciting incidents with an exponential kernel, by Ogata's thinning."""
@@ -161,11 +178,19 @@ class HawkesProcess(IncidentProcess):
         self.excitation = 0.0  # Σ α_i e^{−β(t − t_i)} at time self.last
         self.last = 0.0
         self.recent: list[tuple[float, float, int]] = []  # (time, α, incident id)
+        self.kept_days: list[float] = []  # every incident, and the excitation just after it
+        self.kept_excitation: list[float] = []
 
     def base_rate(self, day: float) -> float:
         rate = self.spec.background_rate_per_day
         if self.background_steps is not None:
             rate *= self.background_steps(day)
+        return rate
+
+    def base_rate_on(self, days: np.ndarray) -> np.ndarray:
+        rate = np.full(len(days), float(self.spec.background_rate_per_day))
+        if self.background_steps is not None:
+            rate = rate * self.background_steps.on(days)
         return rate
 
     def branching_ratio(self, day: float) -> float:
@@ -176,8 +201,21 @@ class HawkesProcess(IncidentProcess):
     def excitation_at(self, day: float) -> float:
         return self.excitation * math.exp(-self.beta * (day - self.last))
 
-    def intensity(self, day: float, sector_factor: float | None = None) -> float:
-        return super().intensity(day, sector_factor) + self.excitation_at(day)
+    def intensity(self, day: float) -> float:
+        return super().intensity(day) + self.excitation_at(day)
+
+    def intensity_on(self, days: np.ndarray, sector_factor: np.ndarray) -> np.ndarray:
+        """Background plus the excitation left by incidents strictly before each day."""
+        last = np.searchsorted(self.kept_days, days, side="left") - 1
+        seen = last >= 0
+        excitation = np.zeros(len(days))
+        if seen.any():
+            before = last[seen]
+            elapsed = days[seen] - np.asarray(self.kept_days)[before]
+            excitation[seen] = np.asarray(self.kept_excitation)[before] * np.exp(
+                -self.beta * elapsed
+            )
+        return super().intensity_on(days, sector_factor) + excitation
 
     def run(self):
         background_bound = self.rate_bound * self.modulation_bound()
@@ -204,6 +242,8 @@ class HawkesProcess(IncidentProcess):
             self.excitation = excitation + alpha
             self.last = t
             self.recent.append((t, alpha, incident))
+            self.kept_days.append(t)
+            self.kept_excitation.append(self.excitation)
 
     def _attribute(self, t: float, background: float, rate: float, u: float) -> int:
         """The parent of an incident at ``t``: -1 for the background, else an incident id."""

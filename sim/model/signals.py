@@ -11,6 +11,8 @@ import bisect
 import datetime as dt
 from collections import deque
 
+import numpy as np
+
 from sim.clock import to_day
 from sim.config.schema import IncidentSignal, ScheduledSignal
 
@@ -34,6 +36,11 @@ class StepFunction:
     def __call__(self, day: float) -> float:
         i = bisect.bisect_right(self.days, day) - 1
         return self.values[max(i, 0)]
+
+    def on(self, days: np.ndarray) -> np.ndarray:
+        """The function at every one of ``days`` (vectorised ``__call__``)."""
+        i = np.searchsorted(self.days, days, side="right") - 1
+        return np.asarray(self.values, dtype=float)[np.maximum(i, 0)]
 
     def max_on(self, horizon: float) -> float:
         """The largest value taken anywhere in [0, horizon]."""

@@ -39,6 +39,8 @@ class World:
         streams = Streams(root_seed, replication)
         self.draws_for = lambda name: BufferedDraws(streams(name))
         self.posture = Posture(scenario.forces)
+        self.times = record_times(scenario.horizon_days, scenario.clock.record_interval_days)
+        self.recorder = Recorder(self.times, self.posture, len(scenario.border.sectors))
         self.signals = Signals(scenario.signals, scenario.clock.start_date)
         self.book = OrderBook(env, self.posture)
         self.drawdown = Drawdown(env, scenario, self.posture, self.book, self.signals)
@@ -62,14 +64,16 @@ class World:
             )
         self.modulation = Modulation(scenario, self.posture)
         self.border = BorderResponse(
-            env, scenario, self.posture, self.modulation, self.signals, self.draws_for
+            env,
+            scenario,
+            self.posture,
+            self.modulation,
+            self.signals,
+            self.draws_for,
+            before_change=self.recorder.sector_changing,
         )
         self.processes = build_processes(
             env, scenario, self.modulation, self.draws_for, self.border.emit
-        )
-        self.times = record_times(scenario.horizon_days, scenario.clock.record_interval_days)
-        self.recorder = Recorder(
-            env, self.times, self.posture, self.border, self.processes, self.modulation
         )
 
     def _check_threshold(self) -> None:
@@ -81,6 +85,7 @@ class World:
         def on_depart(order: Order, load: list[int], transit: float) -> None:
             now = self.env.now
             self.posture.depart(order.origin, load)
+            self.recorder.forces_changed(now)
             n = sum(load)
             self.moved_per_day[math.floor(now + 1e-9)] += n
             sites = self.posture.sites
@@ -103,13 +108,15 @@ class World:
 
     def _arrived(self, order: Order, load: list[int]) -> None:
         self.posture.arrive(order.destination, load)
+        self.recorder.forces_changed(self.env.now)
         self.drawdown.on_settled(order, sum(load))
         self.drawdown.on_arrival(order.destination)
 
     def run(self) -> dict[str, dict[str, np.ndarray]]:
         """Run to the horizon; return the tables as columns (see ``sim.tables``)."""
-        self.env.run(until=self.scenario.horizon_days)
-        self.recorder.snapshot(self.scenario.horizon_days)
+        horizon = self.scenario.horizon_days
+        self.env.run(until=horizon)
+        self.recorder.finish(horizon, self.border.sectors, self.processes, self.modulation)
         return build_columns(self)
 
 

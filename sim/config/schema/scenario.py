@@ -30,7 +30,7 @@ class Clock(Strict):
     start_date: dt.date
     end_date: dt.date
     record_interval_days: Interval = Field(
-        1.0, description="Interval between recorded snapshots, in days."
+        1.0, description="Interval between record times of the time series, in days."
     )
 
 
