@@ -5,6 +5,12 @@ flight so memory stays flat however many replications there are. Results never d
 the executor: each task carries its own replication numbers and seeds. Dask is imported
 only when chosen; its tasks are submitted with ``pure=False`` so identical-looking tasks
 are never de-duplicated.
+
+Pool workers come from a *forkserver* that has imported the model once (``warm_up``): each
+worker is a fork of it, ready in milliseconds, instead of a fresh interpreter importing
+numpy, pandas and pyarrow (half a second each, which was a quarter of a 200-replication
+run). Unlike a plain fork of the caller, the server has no threads and none of the
+caller's state, so it is safe from notebooks and threaded programs too.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import Any
 
 EXECUTORS = ("serial", "process", "dask")
+WORKER_MODULES = ["sim.experiment.runner", "sim.model.world", "sim.tables"]
 
 
 class ExecutorError(RuntimeError):
@@ -24,6 +31,27 @@ class ExecutorError(RuntimeError):
 
 def default_jobs() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def _forkserver(executor: str) -> multiprocessing.context.BaseContext | None:
+    """The forkserver context, preloaded for ``executor`` (None where fork is unavailable)."""
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return None
+    context = multiprocessing.get_context("forkserver")
+    extra = ["distributed"] if executor == "dask" else []
+    context.set_forkserver_preload([*WORKER_MODULES, *extra])
+    return context
+
+
+def warm_up(executor: str, jobs: int, scheduler: str | None = None) -> None:
+    """Start the forkserver now, so it imports the model while the caller prepares the run
+    (returns at once; the first worker waits for the imports if still needed). Local pools
+    and local Dask clusters fork their workers from it."""
+    local = (executor == "process" and jobs > 1) or (executor == "dask" and not scheduler)
+    if local and _forkserver(executor) is not None:
+        from multiprocessing import forkserver
+
+        forkserver.ensure_running()
 
 
 def run_tasks(
@@ -38,7 +66,7 @@ def run_tasks(
     if executor == "serial" or (executor == "process" and jobs == 1):
         yield from map(fn, tasks)
     elif executor == "process":
-        context = multiprocessing.get_context("spawn")
+        context = _forkserver(executor) or multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
             yield from _windowed(
                 lambda task: pool.submit(fn, task),
@@ -81,13 +109,17 @@ def _run_dask(fn, tasks, jobs: int, scheduler: str | None) -> Iterator[Any]:
         if scheduler:
             client = Client(scheduler, timeout="10s")
         else:
-            cluster = LocalCluster(
-                n_workers=jobs,
-                threads_per_worker=1,
-                processes=True,
-                dashboard_address=None,
-                silence_logs=40,
-            )
+            import dask
+
+            method = "forkserver" if _forkserver("dask") is not None else "spawn"
+            with dask.config.set({"distributed.worker.multiprocessing-method": method}):
+                cluster = LocalCluster(
+                    n_workers=jobs,
+                    threads_per_worker=1,
+                    processes=True,
+                    dashboard_address=None,
+                    silence_logs=40,
+                )
             client = Client(cluster)
     except OSError as exc:
         raise ExecutorError(f"cannot reach Dask scheduler {scheduler}: {exc}") from None

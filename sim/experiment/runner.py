@@ -21,7 +21,7 @@ import pandas as pd
 
 from sim.config.load import config_hash, load_scenario
 from sim.config.schema import Scenario
-from sim.experiment.executors import default_jobs, run_tasks
+from sim.experiment.executors import default_jobs, run_tasks, warm_up
 from sim.experiment.provenance import git_commit, now_iso, versions
 from sim.experiment.store import RunStore
 
@@ -111,6 +111,7 @@ def run_experiment(
     plots: bool = True,
 ) -> Path:
     """Run ``replications`` of ``scenario`` and return the run folder."""
+    warm_up(executor, jobs or default_jobs(), scheduler)
     source = None
     if not isinstance(scenario, Scenario):
         source = str(scenario)

@@ -23,10 +23,13 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from sim.experiment.provenance import now_iso
 
 COMMIT_TABLE = "kpis"
+FILTERED_COLUMNS = ("replication", "day", "start_day", "depart_day")
 _PART = re.compile(r"^part-(\d{6})-(\d{6})\.parquet$")
 
 
@@ -42,6 +45,25 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
 
 def atomic_write_json(path: Path, payload: dict[str, Any]) -> None:
     atomic_write_bytes(path, (json.dumps(payload, indent=2, default=str) + "\n").encode())
+
+
+def write_parquet(frame: pd.DataFrame, path: Path) -> None:
+    """Write one table part, with encodings chosen for speed (docs/performance.md).
+
+    Only names and the replication number are dictionary-encoded (floats and counts rarely
+    repeat enough to pay for a dictionary), statistics are kept for the columns readers
+    filter on, and pages are compressed with LZ4.
+    """
+    table = pa.Table.from_pandas(frame, preserve_index=False, nthreads=1)  # threads cost more
+    text = (pa.types.is_string, pa.types.is_large_string)
+    names = [f.name for f in table.schema if any(is_text(f.type) for is_text in text)]
+    pq.write_table(
+        table,
+        path,
+        compression="lz4",
+        use_dictionary=[*names, "replication"],
+        write_statistics=[c for c in FILTERED_COLUMNS if c in table.column_names],
+    )
 
 
 def part_name(first: int, last: int) -> str:
@@ -88,7 +110,7 @@ class RunStore:
             folder = self.run_dir / f"{table}.parquet"
             folder.mkdir(parents=True, exist_ok=True)
             tmp = folder / f".{name}.tmp"
-            tables[table].to_parquet(tmp, index=False)
+            write_parquet(tables[table], tmp)
             with open(tmp, "rb") as handle:
                 os.fsync(handle.fileno())
             os.replace(tmp, folder / name)

@@ -37,7 +37,7 @@ from sim.config.schema import Scenario
 from sim.config.schema.sweep import Sweep, SweepFile
 from sim.config.yaml_source import read_yaml
 from sim.experiment.designs import design_points
-from sim.experiment.executors import default_jobs, run_tasks
+from sim.experiment.executors import default_jobs, run_tasks, warm_up
 from sim.experiment.provenance import git_commit, now_iso, versions
 from sim.experiment.runner import (
     RunError,
@@ -128,6 +128,7 @@ def run_sweep(
     progress: bool | None = None,
 ) -> Path:
     """Run every design point of the sweep file at ``path``; return the sweep's folder."""
+    warm_up(executor, jobs or default_jobs(), scheduler)
     sweep = load_sweep(path)
     base_path = (Path(path).parent / sweep.scenario).resolve()
     if not base_path.is_file():
