@@ -89,14 +89,16 @@ class Modulation:
         return sum(w * level(day) for level, w in self.sector_partners[sector])
 
     def factor(self, sector: int, day: float) -> float:
+        """M_s(day) with the live posture (called at every candidate incident)."""
         f = self.sector_steps[sector](day)
-        if self.iraq is not None:
-            f *= 1.0 + self.iraq.effect * (
-                1.0 - min(1.0, self.posture.in_iraq / self.iraq.reference_personnel)
+        iraq, syria = self.iraq, self.syria
+        if iraq is not None:
+            f *= 1.0 + iraq.effect * (
+                1.0 - min(1.0, self.posture.in_iraq / iraq.reference_personnel)
             )
-        if self.syria is not None:
-            f *= 1.0 + self.syria.effect * (
-                1.0 - min(1.0, self.posture.in_syria / self.syria.reference_personnel)
+        if syria is not None:
+            f *= 1.0 + syria.effect * (
+                1.0 - min(1.0, self.posture.in_syria / syria.reference_personnel)
             )
         if self.capacity is not None:
             f *= 1.0 - self.capacity.effect * self.capacity_level(day)

@@ -219,27 +219,29 @@ class HawkesProcess(IncidentProcess):
 
     def run(self):
         background_bound = self.rate_bound * self.modulation_bound()
-        draws, env, beta = self.draws, self.env, self.beta
+        env, beta, horizon, exp = self.env, self.beta, self.horizon, math.exp
+        exponential, uniform = self.draws.exponential, self.draws.uniform
         t = 0.0
+        excitation = 0.0  # the excitation at t: after a rejection it only decays
         while True:
-            bound = background_bound + self.excitation_at(t)
+            bound = background_bound + excitation
             if bound <= 0.0:
                 return
-            t += draws.exponential() / bound
-            if t >= self.horizon:
+            t += exponential() / bound
+            if t >= horizon:
                 return
             yield env.timeout(t - env.now)
             background = self.base_rate(t) * self.modulation_factor(t)
-            excitation = self.excitation_at(t)
+            excitation = self.excitation * exp(-beta * (t - self.last))
             rate = background + excitation
             if rate > bound * BOUND_SLACK:
                 raise RuntimeError(_over_bound(self.name, t, rate, bound))
-            if draws.uniform() * bound > rate:
+            if uniform() * bound > rate:
                 continue
-            parent = self._attribute(t, background, rate, draws.uniform())
+            parent = self._attribute(t, background, rate, uniform())
             incident = self.emit(self, t, parent)
             alpha = self.branching_ratio(t) * beta
-            self.excitation = excitation + alpha
+            excitation = self.excitation = excitation + alpha
             self.last = t
             self.recent.append((t, alpha, incident))
             self.kept_days.append(t)
