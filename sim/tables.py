@@ -3,21 +3,54 @@
 Every table is tidy and labelled: a ``replication`` column, simulation ``day`` (days since
 the scenario's start date) and the calendar ``date`` beside it, and names rather than codes.
 ``TABLES`` below is the reference for column names and dtypes (docs and tests read it).
+
+A replication's tables are first built as numpy columns, names as ``Labels`` (integer codes
+into a list of names), which cost little to build, to send from a worker and to join.
+``to_arrow`` joins the columns of many replications into typed Arrow tables, which the store
+writes as Parquet without passing through pandas; ``to_frames`` gives the same tables as
+DataFrames for the in-memory API.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from sim.clock import to_dates
 from sim.model.border import OUTCOMES
 
 if TYPE_CHECKING:
+    import pandas as pd
+    import pyarrow as pa
+
     from sim.model.world import World
+
+
+@dataclass(frozen=True)
+class Labels:
+    """A column of names stored as codes into ``names``."""
+
+    codes: np.ndarray
+    names: tuple[str, ...]
+
+    @classmethod
+    def of(cls, values: Sequence[str]) -> Labels:
+        names, codes = np.unique(np.asarray(values, dtype=object), return_inverse=True)
+        return cls(codes.reshape(-1), tuple(names))
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    def equals(self, name: str) -> np.ndarray:
+        """Rows whose name is ``name``."""
+        if name not in self.names:
+            return np.zeros(len(self.codes), dtype=bool)
+        return self.codes == self.names.index(name)
+
 
 DATE = "datetime64[s]"
 TABLES: dict[str, dict[str, str]] = {
@@ -123,7 +156,7 @@ KPI_COLUMNS = {
 """KPI columns present in every run; ``complete_day_<phase>`` columns follow, one per phase."""
 
 
-Columns = dict[str, np.ndarray]
+Columns = dict[str, np.ndarray | Labels]
 
 
 def _col(values, dtype=None) -> np.ndarray:
@@ -156,11 +189,10 @@ def _forces(w: World, rep: int, dates: np.ndarray) -> dict[str, Columns]:
     column, start, end, personnel = _spells(
         np.array(w.recorder.change_days), states.reshape(len(states), -1), w.scenario.horizon_days
     )
-    sites = np.array([*p.sites, "in_transit"], dtype=object)
     forces = {
         "replication": np.full(len(column), rep),
-        "site": sites[column // n_r],
-        "role": np.array(p.roles, dtype=object)[column % n_r],
+        "site": Labels(column // n_r, (*p.sites, "in_transit")),
+        "role": Labels(column % n_r, tuple(p.roles)),
         "start_day": start,
         "end_day": end,
         "start_date": to_dates(start, start_date),
@@ -190,11 +222,11 @@ def _movements(w: World, rep: int) -> Columns:
     return {
         "replication": np.full(len(moves), rep),
         "lift": _col([m.lift for m in moves], np.int64),
-        "asset": _col([m.asset for m in moves], object),
-        "owner": _col([m.owner for m in moves], object),
-        "purpose": _col([m.purpose for m in moves], object),
-        "origin": _col([m.origin for m in moves], object),
-        "destination": _col([m.destination for m in moves], object),
+        "asset": Labels.of([m.asset for m in moves]),
+        "owner": Labels.of([m.owner for m in moves]),
+        "purpose": Labels.of([m.purpose for m in moves]),
+        "origin": Labels.of([m.origin for m in moves]),
+        "destination": Labels.of([m.destination for m in moves]),
         "depart_day": depart,
         "arrive_day": arrive,
         "depart_date": to_dates(depart, start),
@@ -207,7 +239,7 @@ def _phases(w: World, rep: int) -> Columns:
     phases = list(w.drawdown.phases.values())
     return {
         "replication": np.full(len(phases), rep),
-        "phase": _col([p.spec.name for p in phases], object),
+        "phase": Labels.of([p.spec.name for p in phases]),
         "start_day": _col(
             [np.nan if p.started_day is None else p.started_day for p in phases], float
         ),
@@ -222,10 +254,10 @@ def _policy(w: World, rep: int) -> Columns:
     days = _col([e.day for e in events], float)
     return {
         "replication": np.full(len(events), rep),
-        "rule": _col([e.rule for e in events], object),
+        "rule": Labels.of([e.rule for e in events]),
         "day": days,
         "date": to_dates(days, w.scenario.clock.start_date),
-        "action": _col([e.action for e in events], object),
+        "action": Labels.of([e.action for e in events]),
         "signal_value": _col([e.signal_value for e in events], float),
     }
 
@@ -237,17 +269,16 @@ def _incidents(w: World, rep: int) -> Columns:
     proc = _col(log.process, np.int64)
     day = _col(log.day, float)
     start = _col(log.response_start, float)
-    names = np.array([p.name for p in processes] or [""], dtype=object)
-    sectors = np.array([p.sector for p in processes] or [""], dtype=object)
-    actors = np.array([p.actor for p in processes] or [""], dtype=object)
-    types = np.array(w.border.type_names, dtype=object)
+    sector_names = tuple(sector.name for sector in s.border.sectors)
+    sector_of = np.array([sector_names.index(p.sector) for p in processes], dtype=np.int64)
+    actors = Labels.of([p.actor for p in processes])
     return {
         "replication": np.full(len(day), rep),
         "incident": np.arange(len(day)),
-        "process": names[proc],
-        "sector": sectors[proc],
-        "actor": actors[proc],
-        "type": types[_col(log.type, np.int64)],
+        "process": Labels(proc, tuple(p.name for p in processes)),
+        "sector": Labels(sector_of[proc], sector_names),
+        "actor": Labels(actors.codes[proc], actors.names),
+        "type": Labels(_col(log.type, np.int64), tuple(w.border.type_names)),
         "day": day,
         "date": to_dates(day, s.clock.start_date),
         "severity": _col(log.severity, float),
@@ -257,7 +288,7 @@ def _incidents(w: World, rep: int) -> Columns:
         "response_start_day": start,
         "response_end_day": _col(log.response_end, float),
         "wait_days": start - day,
-        "outcome": np.array(OUTCOMES, dtype=object)[_col(log.outcome, np.int64)],
+        "outcome": Labels(_col(log.outcome, np.int64), OUTCOMES),
     }
 
 
@@ -289,9 +320,9 @@ def _daily(w: World, rep: int, dates: np.ndarray, incidents: Columns) -> Columns
         "replication": np.full(size, rep),
         "day": np.repeat(times[1:], n_s),
         "date": np.repeat(dates[1:], n_s),
-        "sector": np.tile(np.array([s.name for s in sector_specs], dtype=object), n_i),
+        "sector": Labels(np.tile(np.arange(n_s), n_i), tuple(s.name for s in sector_specs)),
         "incidents": count().astype(np.int64),
-        **{o: count(outcome == o).astype(np.int64) for o in OUTCOMES},
+        **{o: count(outcome.equals(o)).astype(np.int64) for o in OUTCOMES},
         "severity": count(weights=incidents["severity"]).astype(float),
         "backlog": w.recorder.backlog[1:].reshape(-1),
         "utilisation": (busy / (width * units[None, :])).reshape(-1),
@@ -307,8 +338,8 @@ def _kpis(w: World, rep: int, incidents: Columns, daily: Columns) -> Columns:
     outcome = incidents["outcome"]
     severity = incidents["severity"]
     waits = incidents["wait_days"][~np.isnan(incidents["wait_days"])]
-    interdicted = outcome == "interdicted"
-    unstopped = (outcome == "missed") | (outcome == "undetected")
+    interdicted = outcome.equals("interdicted")
+    unstopped = outcome.equals("missed") | outcome.equals("undetected")
     row: dict[str, object] = {
         "replication": rep,
         "seed": w.root_seed,
@@ -320,8 +351,8 @@ def _kpis(w: World, rep: int, incidents: Columns, daily: Columns) -> Columns:
         "peak_moved_per_day": max(w.moved_per_day.values(), default=0),
         "incidents": len(outcome),
         "interdicted": int(interdicted.sum()),
-        "missed": int((outcome == "missed").sum()),
-        "undetected": int((outcome == "undetected").sum()),
+        "missed": int(outcome.equals("missed").sum()),
+        "undetected": int(outcome.equals("undetected").sum()),
         "interdiction_rate": _mean_or_nan(interdicted),
         "triggered_fraction": _mean_or_nan(incidents["parent"] >= 0),
         "severity_total": float(severity.sum()),
@@ -349,14 +380,53 @@ def build_columns(w: World) -> dict[str, Columns]:
     return tables
 
 
-def to_frames(parts: list[dict[str, Columns]]) -> dict[str, pd.DataFrame]:
-    """Concatenate the columns of several replications into one typed DataFrame per table."""
-    frames = {}
+_ARROW_TYPES = {"int64": "int64", "float64": "float64", "bool": "bool_", "str": "string"}
+
+
+def _arrow_type(dtype: str) -> pa.DataType:
+    import pyarrow as pa
+
+    return pa.timestamp("s") if dtype == DATE else getattr(pa, _ARROW_TYPES[dtype])()
+
+
+def _join_labels(columns: list[Labels]) -> pa.Array:
+    """One string array from the labels of several parts (their names may differ)."""
+    import pyarrow as pa
+
+    names = sorted(set().union(*(c.names for c in columns)))
+    codes = [
+        np.searchsorted(names, np.array(c.names, dtype=object))[c.codes] if c.names else c.codes
+        for c in columns
+    ]
+    joined = np.concatenate(codes).astype(np.int32) if codes else np.zeros(0, np.int32)
+    return pa.DictionaryArray.from_arrays(joined, pa.array(names, pa.string())).dictionary_decode()
+
+
+def to_arrow(parts: list[dict[str, Columns]]) -> dict[str, pa.Table]:
+    """Join the columns of several replications into one typed Arrow table per table."""
+    import pyarrow as pa
+
+    out = {}
     for name in parts[0]:
         schema = KPI_COLUMNS if name == "kpis" else TABLES[name]
-        data = {}
+        arrays, fields = [], []
         for column in parts[0][name]:
-            joined = np.concatenate([part[name][column] for part in parts])
-            data[column] = pd.array(joined, dtype=schema.get(column, "float64"))
-        frames[name] = pd.DataFrame(data, copy=False)
-    return frames
+            values = [part[name][column] for part in parts]
+            kind = (
+                pa.string()
+                if isinstance(values[0], Labels)
+                else _arrow_type(schema.get(column, "float64"))
+            )
+            if isinstance(values[0], Labels):
+                arrays.append(_join_labels(values))
+            else:  # NaT dates become nulls; NaN floats stay NaN
+                joined = np.concatenate(values)
+                arrays.append(pa.array(joined, type=kind, from_pandas=kind == pa.timestamp("s")))
+            fields.append(pa.field(column, kind))
+        out[name] = pa.Table.from_arrays(arrays, schema=pa.schema(fields))
+    return out
+
+
+def to_frames(parts: list[dict[str, Columns]]) -> dict[str, pd.DataFrame]:
+    """Join the columns of several replications into one typed DataFrame per table."""
+    return {name: table.to_pandas() for name, table in to_arrow(parts).items()}

@@ -22,7 +22,7 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import Any
 
 EXECUTORS = ("serial", "process", "dask")
-WORKER_MODULES = ["sim.experiment.runner", "sim.model.world", "sim.tables"]
+WORKER_MODULES = ["sim.experiment.tasks", "pyarrow"]
 
 
 class ExecutorError(RuntimeError):

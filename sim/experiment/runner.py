@@ -24,31 +24,13 @@ from sim.config.schema import Scenario
 from sim.experiment.executors import default_jobs, run_tasks, warm_up
 from sim.experiment.provenance import git_commit, now_iso, versions
 from sim.experiment.store import RunStore
+from sim.experiment.tasks import run_chunk
 
 MANIFEST_VERSION = 1
 
 
 class RunError(Exception):
     """A run that cannot go ahead as asked (a bad resume, a clash); a usage error."""
-
-
-def simulate_chunk(
-    scenario: Scenario, seed: int, replications: list[int], tables: Sequence[str] | None = None
-) -> dict[str, pd.DataFrame]:
-    """The tables (all, or only ``tables``) of some replications, one DataFrame each."""
-    from sim.model.world import simulate_columns
-    from sim.tables import to_frames
-
-    parts = [simulate_columns(scenario, rep, seed) for rep in replications]
-    if tables is not None:
-        parts = [{name: part[name] for name in tables} for part in parts]
-    return to_frames(parts)
-
-
-def run_chunk(task: tuple[Scenario, int, list[int]]) -> tuple[int, int, dict[str, pd.DataFrame]]:
-    """Run the replications of one chunk; the unit of work every executor maps."""
-    scenario, seed, replications = task
-    return replications[0], replications[-1], simulate_chunk(scenario, seed, replications)
 
 
 def chunks(replications: Sequence[int], size: int) -> list[list[int]]:

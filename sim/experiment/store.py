@@ -27,6 +27,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from sim.experiment.provenance import now_iso
+from sim.tables import DATE, TABLES
 
 COMMIT_TABLE = "kpis"
 FILTERED_COLUMNS = ("replication", "day", "start_day", "depart_day")
@@ -47,16 +48,14 @@ def atomic_write_json(path: Path, payload: dict[str, Any]) -> None:
     atomic_write_bytes(path, (json.dumps(payload, indent=2, default=str) + "\n").encode())
 
 
-def write_parquet(frame: pd.DataFrame, path: Path) -> None:
+def write_parquet(table: pa.Table, path: Path) -> None:
     """Write one table part, with encodings chosen for speed (docs/performance.md).
 
     Only names and the replication number are dictionary-encoded (floats and counts rarely
     repeat enough to pay for a dictionary), statistics are kept for the columns readers
     filter on, and pages are compressed with LZ4.
     """
-    table = pa.Table.from_pandas(frame, preserve_index=False, nthreads=1)  # threads cost more
-    text = (pa.types.is_string, pa.types.is_large_string)
-    names = [f.name for f in table.schema if any(is_text(f.type) for is_text in text)]
+    names = [f.name for f in table.schema if pa.types.is_string(f.type)]
     pq.write_table(
         table,
         path,
@@ -102,7 +101,7 @@ class RunStore:
             self.write_manifest(manifest)
             raise
 
-    def write_chunk(self, first: int, last: int, tables: dict[str, pd.DataFrame]) -> None:
+    def write_chunk(self, first: int, last: int, tables: dict[str, pa.Table]) -> None:
         """Write one chunk's tables; ``kpis`` last, as the chunk's commit record."""
         began = time.perf_counter()
         name = part_name(first, last)
@@ -145,5 +144,9 @@ class RunStore:
         if not folder.exists():
             raise KeyError(f"{self.run_dir} has no table '{name}' (has: {self.table_names()})")
         frame = pd.read_parquet(folder)
+        # Parquet keeps timestamps in milliseconds at the coarsest; the tables use seconds
+        for column, dtype in TABLES.get(name, {}).items():
+            if dtype == DATE and column in frame:
+                frame[column] = frame[column].astype(DATE)
         order = [c for c in ("replication", "day", "incident", "lift") if c in frame.columns]
         return frame.sort_values(order, kind="stable").reset_index(drop=True) if order else frame

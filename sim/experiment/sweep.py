@@ -45,9 +45,9 @@ from sim.experiment.runner import (
     chunks,
     latest_run_dir,
     run_folder_name,
-    simulate_chunk,
 )
 from sim.experiment.store import RunStore, atomic_write_bytes
+from sim.experiment.tasks import run_point_chunk
 
 SWEEP_TABLES = ("kpis", "posture", "daily")
 """Tables kept per point: enough for KPI and time-series sensitivity, small enough for many
@@ -98,13 +98,6 @@ def point_scenarios(sweep: Sweep, base: Path, points: pd.DataFrame) -> dict[int,
 
 def _plain(value: Any) -> Any:
     return value.item() if hasattr(value, "item") else value
-
-
-def run_point_chunk(task) -> tuple[int, int, int, dict[str, pd.DataFrame]]:
-    """The unit of work of a sweep: some replications of one design point."""
-    point, scenario, seed, replications = task
-    tables = simulate_chunk(scenario, seed, replications, SWEEP_TABLES)
-    return point, replications[0], replications[-1], tables
 
 
 def _sweep_hash(sweep: Sweep, base: Scenario) -> str:
@@ -215,7 +208,7 @@ def _execute(scenarios, seed, n, sweep_dir, executor, jobs, scheduler, progress)
         store.discard_unfinished()
         todo = sorted(set(range(n)) - store.completed())
         size = chunk_size(max(len(todo), 1) * len(scenarios), jobs)
-        tasks += [(point, scenario, seed, chunk) for chunk in chunks(todo, size)]
+        tasks += [(point, scenario, seed, chunk, SWEEP_TABLES) for chunk in chunks(todo, size)]
     total = sum(len(t[3]) for t in tasks)
     show = sys.stderr.isatty() if progress is None else progress
     with tqdm(total=total, disable=not show, unit="rep", desc="sweep") as bar:

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 import simpy
 
 from sim.config.schema import Scenario
@@ -26,6 +26,9 @@ from sim.model.signals import Signals
 from sim.recorder import Recorder, record_times
 from sim.streams import BufferedDraws, Streams
 from sim.tables import build_columns, to_frames
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 class World:
