@@ -32,6 +32,10 @@ def _friendly_errors(command: Callable) -> Callable:
 
     @wraps(command)
     def wrapper(*args, **kwargs):
+        if "executor" in kwargs:  # local workers import the model while this process does
+            from sim.experiment.executors import default_jobs, warm_up
+
+            warm_up(kwargs["executor"], kwargs["jobs"] or default_jobs(), kwargs["scheduler"])
         from sim.config.errors import ScenarioError
         from sim.experiment.executors import ExecutorError
         from sim.experiment.runner import RunError

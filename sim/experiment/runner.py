@@ -202,8 +202,10 @@ def _execute(scenario, seed, todo, store, executor, jobs, scheduler, progress) -
     from tqdm import tqdm
 
     show = sys.stderr.isatty() if progress is None else progress
-    tasks = [(scenario, seed, chunk) for chunk in chunks(todo, chunk_size(len(todo), jobs))]
+    stage_in = None if scheduler else store.run_dir  # see sim.experiment.tasks
+    size = chunk_size(len(todo), jobs)
+    tasks = [(scenario, seed, chunk, stage_in) for chunk in chunks(todo, size)]
     with tqdm(total=len(todo), disable=not show, unit="rep", desc=scenario.metadata.name) as bar:
-        for first, last, tables in run_tasks(run_chunk, tasks, executor, jobs, scheduler):
-            store.write_chunk(first, last, tables)
-            bar.update(last - first + 1)
+        for result in run_tasks(run_chunk, tasks, executor, jobs, scheduler):
+            store.save(*result)
+            bar.update(result[1] - result[0] + 1)

@@ -74,7 +74,7 @@ class RunStore:
 
     def __init__(self, run_dir: str | Path) -> None:
         self.run_dir = Path(run_dir)
-        self.write_seconds = 0.0  # time spent in write_chunk, for the manifest
+        self.write_seconds = 0.0  # time spent writing parts (by any process), for the manifest
 
     @property
     def manifest_path(self) -> Path:
@@ -102,18 +102,47 @@ class RunStore:
             raise
 
     def write_chunk(self, first: int, last: int, tables: dict[str, pa.Table]) -> None:
-        """Write one chunk's tables; ``kpis`` last, as the chunk's commit record."""
+        """Write one chunk's tables and commit them (``stage_chunk`` then ``commit_chunk``)."""
+        self.write_seconds += self.stage_chunk(first, last, tables)
+        self.commit_chunk(first, last, list(tables))
+
+    def save(self, first: int, last: int, tables: dict[str, pa.Table] | None, seconds: float):
+        """Keep a finished chunk: commit what a worker staged, or write what it sent back."""
+        if tables is not None:
+            self.write_chunk(first, last, tables)
+        else:
+            self.write_seconds += seconds
+            self.commit_chunk(first, last, self._staged(first, last))
+
+    def _staged(self, first: int, last: int) -> list[str]:
+        tmp = f".{part_name(first, last)}.tmp"
+        return [
+            f.parent.name.removesuffix(".parquet") for f in self.run_dir.glob(f"*.parquet/{tmp}")
+        ]
+
+    def stage_chunk(self, first: int, last: int, tables: dict[str, pa.Table]) -> float:
+        """Write one chunk's tables under hidden temporary names; return the seconds taken.
+
+        Pool workers stage their own chunks, so encoding Parquet runs in parallel; only the
+        process that owns the run commits.
+        """
         began = time.perf_counter()
         name = part_name(first, last)
-        for table in sorted(tables, key=lambda t: t == COMMIT_TABLE):
+        for table, data in tables.items():
             folder = self.run_dir / f"{table}.parquet"
             folder.mkdir(parents=True, exist_ok=True)
             tmp = folder / f".{name}.tmp"
-            write_parquet(tables[table], tmp)
+            write_parquet(data, tmp)
             with open(tmp, "rb") as handle:
                 os.fsync(handle.fileno())
-            os.replace(tmp, folder / name)
-        self.write_seconds += time.perf_counter() - began
+        return time.perf_counter() - began
+
+    def commit_chunk(self, first: int, last: int, tables: list[str]) -> None:
+        """Rename a staged chunk into place, ``kpis`` last: the chunk is then complete."""
+        name = part_name(first, last)
+        for table in sorted(tables, key=lambda t: t == COMMIT_TABLE):
+            folder = self.run_dir / f"{table}.parquet"
+            os.replace(folder / f".{name}.tmp", folder / name)
 
     def completed(self) -> set[int]:
         """Replications whose chunk is complete."""

@@ -208,15 +208,16 @@ def _execute(scenarios, seed, n, sweep_dir, executor, jobs, scheduler, progress)
         store.discard_unfinished()
         todo = sorted(set(range(n)) - store.completed())
         size = chunk_size(max(len(todo), 1) * len(scenarios), jobs)
-        tasks += [(point, scenario, seed, chunk, SWEEP_TABLES) for chunk in chunks(todo, size)]
+        stage_in = None if scheduler else store.run_dir  # see sim.experiment.tasks
+        tasks += [
+            (point, scenario, seed, chunk, SWEEP_TABLES, stage_in) for chunk in chunks(todo, size)
+        ]
     total = sum(len(t[3]) for t in tasks)
     show = sys.stderr.isatty() if progress is None else progress
     with tqdm(total=total, disable=not show, unit="rep", desc="sweep") as bar:
-        for point, first, last, tables in run_tasks(
-            run_point_chunk, tasks, executor, jobs, scheduler
-        ):
-            stores[point].write_chunk(first, last, tables)
-            bar.update(last - first + 1)
+        for point, result in run_tasks(run_point_chunk, tasks, executor, jobs, scheduler):
+            stores[point].save(*result)
+            bar.update(result[1] - result[0] + 1)
 
 
 def load_sweep_results(sweep_dir: str | Path, table: str = "kpis") -> pd.DataFrame:
