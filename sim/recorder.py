@@ -87,7 +87,10 @@ class Recorder:
 
         ``state`` is the sector's ``SectorState``: waiting incidents and busy units.
         """
-        first, stop = self._sector_grids[sector].due(now)
+        grid = self._sector_grids[sector]
+        if now < grid.next_time:  # no record time passed since the last change (most calls)
+            return
+        first, stop = grid.due(now)
         if stop > first:
             self.backlog[first:stop, sector] = state.waiting
             elapsed = self.times[first:stop] - state.last_change

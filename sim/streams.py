@@ -11,6 +11,7 @@ Nothing in the model touches the global ``random`` or ``np.random`` state.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import math
 
 import numpy as np
@@ -48,31 +49,28 @@ class BufferedDraws:
     """Uniform and unit-exponential draws taken from a generator in blocks.
 
     One call to ``numpy`` per draw costs more than the simulation step that uses it, so draws
-    come in blocks of ``block``. The sequence of values is the same whatever the block size,
-    because each block is the continuation of the generator's stream.
+    come in blocks of ``block``, and ``uniform`` is the ``__next__`` of an iterator over the
+    blocks (a call into C, not a Python function). The sequence of values is the same
+    whatever the block size, because each block is the continuation of the generator's
+    stream.
     """
 
-    __slots__ = ("_block", "_rng", "_u", "_ui")
+    __slots__ = ("_block", "_rng", "uniform")
 
-    def __init__(self, rng: np.random.Generator, block: int = 512) -> None:
+    def __init__(self, rng: np.random.Generator, block: int = 256) -> None:
         self._rng = rng
         self._block = block
-        self._u: list[float] = []
-        self._ui = 0
-
-    def uniform(self) -> float:
+        self.uniform = itertools.chain.from_iterable(self._blocks()).__next__
         """One U(0, 1) draw, strictly inside (0, 1)."""
-        if self._ui >= len(self._u):
+
+    def _blocks(self):
+        while True:
             # random() gives k / 2**53 with k in [0, 2**53); moving the single value 0 to
             # 2**-54 keeps every draw strictly inside (0, 1), so log(u) and inverse CDFs are
             # always finite (a shift of every value would round the largest up to 1.0)
             block = self._rng.random(self._block)
             block[block == 0.0] = 2.0**-54
-            self._u = block.tolist()
-            self._ui = 0
-        value = self._u[self._ui]
-        self._ui += 1
-        return value
+            yield block.tolist()
 
     def exponential(self) -> float:
         """One Exp(1) draw, by inversion of a uniform so both share one stream."""

@@ -15,6 +15,7 @@ Undetected incidents succeed. Unit-busy time is integrated exactly for utilisati
 from __future__ import annotations
 
 import math
+from bisect import bisect_left
 from dataclasses import dataclass, field
 
 import simpy
@@ -27,6 +28,7 @@ from sim.model.signals import Signals
 from sim.streams import BufferedDraws
 
 OUTCOMES = ("interdicted", "missed", "undetected", "pending")
+INTERDICTED, MISSED, UNDETECTED, PENDING = range(len(OUTCOMES))
 
 
 @dataclass
@@ -134,11 +136,8 @@ class BorderResponse:
                 self.draws_for(f"threat/{name}/response"),
             )
         marks, response = self._streams[name]
-        u_type = marks.uniform()
-        kind = next(
-            (i for i, c in enumerate(self.type_cumulative) if u_type <= c),
-            len(self.type_cumulative) - 1,
-        )
+        cumulative = self.type_cumulative  # the first type whose cumulative share ≥ u
+        kind = min(bisect_left(cumulative, marks.uniform()), len(cumulative) - 1)
         severity = self.severity[kind](marks.uniform())
         u_detect, u_handling, u_interdict = (
             response.uniform(),
@@ -159,8 +158,9 @@ class BorderResponse:
         log.detected.append(detected)
         log.response_start.append(math.nan)
         log.response_end.append(math.nan)
-        log.outcome.append(OUTCOMES.index("pending" if detected else "undetected"))
-        self.signals.observe(day, self.sectors[sector].name, process.actor)
+        log.outcome.append(PENDING if detected else UNDETECTED)
+        if self.signals.counters:
+            self.signals.observe(day, self.sectors[sector].name, process.actor)
         if detected:
             handling = self.sectors[sector].handling(u_handling)
             self.env.process(self._respond(incident, sector, handling, u_interdict))
@@ -186,4 +186,4 @@ class BorderResponse:
         p = self.interdict_p0
         if self.interdict_tau is not None:
             p *= math.exp(-wait / self.interdict_tau)
-        log.outcome[incident] = OUTCOMES.index("interdicted" if u_interdict < p else "missed")
+        log.outcome[incident] = INTERDICTED if u_interdict < p else MISSED

@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable
+from functools import partial
 
 import numpy as np
 import simpy
@@ -37,6 +38,10 @@ Emit = Callable[["IncidentProcess", float, int], int]
 DAYS_PER_YEAR = 365.25
 NEGLIGIBLE_EXCITATION = 1e-12
 BOUND_SLACK = 1.0 + 1e-9  # rounding allowed above the thinning bound
+
+
+def _unmodulated(day: float) -> float:
+    return 1.0
 
 
 def _over_bound(name: str, day: float, rate: float, bound: float) -> str:
@@ -66,9 +71,10 @@ class IncidentProcess(ABC):
         self.horizon = horizon
         self.emit = emit
         self.modulation = modulation if spec.modulated else None
-
-    def modulation_factor(self, day: float) -> float:
-        return 1.0 if self.modulation is None else self.modulation.factor(self.sector, day)
+        # M_s(day), bound once: it is evaluated at every candidate incident
+        self.modulation_factor: Callable[[float], float] = (
+            _unmodulated if self.modulation is None else partial(modulation.factor, sector)
+        )
 
     def modulation_bound(self) -> float:
         return 1.0 if self.modulation is None else self.modulation.upper_bound(self.sector)
@@ -99,17 +105,18 @@ class IncidentProcess(ABC):
         bound = self.rate_bound * self.modulation_bound()
         if bound <= 0.0:
             return
-        draws, env = self.draws, self.env
+        env, horizon, uniform, log = self.env, self.horizon, self.draws.uniform, math.log
+        base_rate, factor = self.base_rate, self.modulation_factor
         t = 0.0
         while True:
-            t += draws.exponential() / bound
-            if t >= self.horizon:
+            t += -log(uniform()) / bound  # an Exp(1) draw, as BufferedDraws.exponential
+            if t >= horizon:
                 return
             yield env.timeout(t - env.now)
-            rate = self.intensity(t)
+            rate = base_rate(t) * factor(t)
             if rate > bound * BOUND_SLACK:
                 raise RuntimeError(_over_bound(self.name, t, rate, bound))
-            if draws.uniform() * bound <= rate:
+            if uniform() * bound <= rate:
                 self.emit(self, t, -1)
 
 
@@ -219,19 +226,19 @@ class HawkesProcess(IncidentProcess):
 
     def run(self):
         background_bound = self.rate_bound * self.modulation_bound()
-        env, beta, horizon, exp = self.env, self.beta, self.horizon, math.exp
-        exponential, uniform = self.draws.exponential, self.draws.uniform
+        env, beta, horizon, exp, log = self.env, self.beta, self.horizon, math.exp, math.log
+        uniform, base_rate, factor = self.draws.uniform, self.base_rate, self.modulation_factor
         t = 0.0
         excitation = 0.0  # the excitation at t: after a rejection it only decays
         while True:
             bound = background_bound + excitation
             if bound <= 0.0:
                 return
-            t += exponential() / bound
+            t += -log(uniform()) / bound  # an Exp(1) draw, as BufferedDraws.exponential
             if t >= horizon:
                 return
             yield env.timeout(t - env.now)
-            background = self.base_rate(t) * self.modulation_factor(t)
+            background = base_rate(t) * factor(t)
             excitation = self.excitation * exp(-beta * (t - self.last))
             rate = background + excitation
             if rate > bound * BOUND_SLACK:
