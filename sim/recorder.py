@@ -38,8 +38,8 @@ class RecordGrid:
 
     __slots__ = ("_times", "filled", "next_time")
 
-    def __init__(self, times: np.ndarray) -> None:
-        self._times = times.tolist()
+    def __init__(self, times: list[float]) -> None:
+        self._times = times
         self.filled = 0
         self.next_time = self._times[0]
 
@@ -66,7 +66,8 @@ class Recorder:
         self.backlog = np.zeros((len(times), sectors), dtype=np.int64)
         self.busy = np.zeros((len(times), sectors))
         self.intensity = np.zeros((len(times), sectors))
-        self._sector_grids = [RecordGrid(times) for _ in range(sectors)]
+        record_list = times.tolist()
+        self._sector_grids = [RecordGrid(record_list) for _ in range(sectors)]
 
     def _state(self) -> list[int]:
         """Personnel by (site, role), then in transit by role, flattened."""
