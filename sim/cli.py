@@ -37,8 +37,7 @@ def _friendly_errors(command: Callable) -> Callable:
 
             warm_up(kwargs["executor"], kwargs["jobs"] or default_jobs(), kwargs["scheduler"])
         from sim.config.errors import ScenarioError
-        from sim.experiment.executors import ExecutorError
-        from sim.experiment.runner import RunError
+        from sim.experiment.executors import ExecutorError, RunError
 
         try:
             return command(*args, **kwargs)

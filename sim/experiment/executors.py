@@ -29,6 +29,10 @@ class ExecutorError(RuntimeError):
     """An executor that cannot start (a missing extra, an unreachable scheduler)."""
 
 
+class RunError(Exception):
+    """A run that cannot go ahead as asked (a bad resume, a clash); a usage error."""
+
+
 def default_jobs() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 

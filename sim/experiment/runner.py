@@ -21,16 +21,11 @@ import pandas as pd
 
 from sim.config.load import config_hash, load_scenario
 from sim.config.schema import Scenario
-from sim.experiment.executors import default_jobs, run_tasks, warm_up
+from sim.experiment.executors import RunError, default_jobs, run_tasks, warm_up
 from sim.experiment.provenance import git_commit, now_iso, versions
 from sim.experiment.store import RunStore
-from sim.experiment.tasks import run_chunk
 
 MANIFEST_VERSION = 1
-
-
-class RunError(Exception):
-    """A run that cannot go ahead as asked (a bad resume, a clash); a usage error."""
 
 
 def chunks(replications: Sequence[int], size: int) -> list[list[int]]:
@@ -200,6 +195,8 @@ def _execute(scenario, seed, todo, store, executor, jobs, scheduler, progress) -
     if not todo:
         return
     from tqdm import tqdm
+
+    from sim.experiment.tasks import run_chunk
 
     show = sys.stderr.isatty() if progress is None else progress
     stage_in = None if scheduler else store.run_dir  # see sim.experiment.tasks
