@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
+from collections import deque
 from collections.abc import Callable
 from functools import partial
 
@@ -184,7 +185,9 @@ class HawkesProcess(IncidentProcess):
         self.rate_bound = s.background_rate_per_day * step_max
         self.excitation = 0.0  # Σ α_i e^{−β(t − t_i)} at time self.last
         self.last = 0.0
-        self.recent: list[tuple[float, float, int]] = []  # (time, α, incident id)
+        # (time, α, incident id) of incidents whose excitation is not yet negligible, oldest
+        # first; pruned from the front as they fade, so each incident costs O(1) to keep
+        self.recent: deque[tuple[float, float, int]] = deque()
         self.kept_days: list[float] = []  # every incident, and the excitation just after it
         self.kept_excitation: list[float] = []
 
@@ -260,15 +263,16 @@ class HawkesProcess(IncidentProcess):
         if target < background:
             return -1
         target -= background
-        beta = self.beta
-        self.recent = [
-            r for r in self.recent if r[1] * math.exp(-beta * (t - r[0])) > NEGLIGIBLE_EXCITATION
-        ]
-        for when, alpha, incident in reversed(self.recent):
+        beta, recent = self.beta, self.recent
+        while (
+            recent and recent[0][1] * math.exp(-beta * (t - recent[0][0])) <= NEGLIGIBLE_EXCITATION
+        ):
+            recent.popleft()
+        for when, alpha, incident in reversed(recent):  # the newest carry most excitation
             target -= alpha * math.exp(-beta * (t - when))
             if target <= 0.0:
                 return incident
-        return self.recent[0][2] if self.recent else -1
+        return recent[0][2] if recent else -1
 
 
 def build_processes(
