@@ -4,13 +4,14 @@ times ``0, Δ, 2Δ, …`` and the horizon.
 A record at day t is the state over the end of the interval that closes at t: the state
 *before* any event of that instant. None of it costs a SimPy event. The forces change only
 when a lift departs or arrives, so the recorder keeps the posture after each change
-(``forces_changed``); the record-time grid and the ``forces`` spells are derived from that log
-when the run ends. Sector queues and busy units change at every incident, so they are filled
-forward instead: just before a change at time t, every record time up to t not yet filled
-takes the state that held until then (``RecordGrid.due``). Incident intensities vary between
-events (seasons, decaying excitation), so ``finish`` evaluates them vectorised over the
-record times, from the recorded forces and each process's own history. Counts of incidents
-per interval are derived from the incident log.
+(``forces_changed``) and derives from that log, when the run ends, the personnel per
+country at the record times and the ``forces`` spells. Sector queues and busy units change
+at every incident, so they are filled forward instead: just before a change at time t,
+every record time up to t not yet filled takes the state that held until then
+(``RecordGrid.due``). Incident intensities vary between events (seasons, decaying
+excitation), so ``finish`` evaluates them vectorised over the record times, from the
+recorded forces and each process's own history. Counts of incidents per interval are
+derived from the incident log.
 
 An earlier version took every record as an urgent SimPy event; that was half the cost of a
 replication (docs/performance.md).
@@ -103,11 +104,13 @@ class Recorder:
             self.sector_changing(s, state, horizon)
         # the state before any event at t: the last change strictly before t
         last = np.searchsorted(self.change_days[1:], self.times, side="left")
-        self.forces = self.states()[last]  # (time, site + in transit, role)
-        country = np.array(self.posture.country)
-        per_site = self.forces[:, :-1, :].sum(axis=2)
-        in_iraq = per_site[:, country == "iraq"].sum(axis=1)
-        in_syria = per_site[:, country == "syria"].sum(axis=1)
+        per_site = self.states().sum(axis=2)  # summed over the few changes, then put on the grid
+        country = np.array([*self.posture.country, "in_transit"])
+        self.by_country = {  # personnel per country (and in transit) at the record times
+            name: per_site[:, country == name].sum(axis=1)[last]
+            for name in ("iraq", "syria", "out_of_theatre", "in_transit")
+        }
+        in_iraq, in_syria = self.by_country["iraq"], self.by_country["syria"]
         for s in range(len(sectors)):
             factor = modulation.factor_on(s, self.times, in_iraq, in_syria)
             for process in processes:

@@ -199,17 +199,15 @@ def _forces(w: World, rep: int, dates: np.ndarray) -> dict[str, Columns]:
         "end_date": to_dates(end, start_date),
         "personnel": personnel,
     }
-    per_site = w.recorder.forces.sum(axis=2)  # (record time, site + transit)
-    n_t = len(w.times)
-    country = np.array(p.country)
+    by_country = w.recorder.by_country
     posture = {
-        "replication": np.full(n_t, rep),
+        "replication": np.full(len(w.times), rep),
         "day": w.times,
         "date": dates,
-        "in_iraq": per_site[:, :-1][:, country == "iraq"].sum(axis=1),
-        "in_syria": per_site[:, :-1][:, country == "syria"].sum(axis=1),
-        "out_of_theatre": per_site[:, :-1][:, country == "out_of_theatre"].sum(axis=1),
-        "in_transit": per_site[:, -1],
+        "in_iraq": by_country["iraq"],
+        "in_syria": by_country["syria"],
+        "out_of_theatre": by_country["out_of_theatre"],
+        "in_transit": by_country["in_transit"],
     }
     return {"forces": forces, "posture": posture}
 
@@ -344,9 +342,7 @@ def _kpis(w: World, rep: int, incidents: Columns, daily: Columns) -> Columns:
         "replication": rep,
         "seed": w.root_seed,
         "below_threshold_day": w.below_threshold_day,
-        "final_in_iraq": int(
-            w.recorder.forces[-1, :-1][np.array(w.posture.country) == "iraq"].sum()
-        ),
+        "final_in_iraq": int(w.recorder.by_country["iraq"][-1]),
         "repositioning_triggers": sum(e.action == "hold" for e in w.drawdown.policy_events),
         "peak_moved_per_day": max(w.moved_per_day.values(), default=0),
         "incidents": len(outcome),
