@@ -387,20 +387,22 @@ def _arrow_type(dtype: str) -> pa.DataType:
 
 def _join_labels(columns: list[Labels]) -> pa.Array:
     """One string array from the labels of several parts (their names may differ)."""
-    import pyarrow as pa
+    from sim.arrow import decoded
 
     names = sorted(set().union(*(c.names for c in columns)))
     codes = [
         np.searchsorted(names, np.array(c.names, dtype=object))[c.codes] if c.names else c.codes
         for c in columns
     ]
-    joined = np.concatenate(codes).astype(np.int32) if codes else np.zeros(0, np.int32)
-    return pa.DictionaryArray.from_arrays(joined, pa.array(names, pa.string())).dictionary_decode()
+    joined = np.concatenate(codes) if codes else np.zeros(0, np.int32)
+    return decoded(joined, names)
 
 
 def to_arrow(parts: list[dict[str, Columns]]) -> dict[str, pa.Table]:
     """Join the columns of several replications into one typed Arrow table per table."""
     import pyarrow as pa
+
+    from sim.arrow import from_numpy
 
     out = {}
     for name in parts[0]:
@@ -416,8 +418,7 @@ def to_arrow(parts: list[dict[str, Columns]]) -> dict[str, pa.Table]:
             if isinstance(values[0], Labels):
                 arrays.append(_join_labels(values))
             else:  # NaT dates become nulls; NaN floats stay NaN
-                joined = np.concatenate(values)
-                arrays.append(pa.array(joined, type=kind, from_pandas=kind == pa.timestamp("s")))
+                arrays.append(from_numpy(np.concatenate(values), kind))
             fields.append(pa.field(column, kind))
         out[name] = pa.Table.from_arrays(arrays, schema=pa.schema(fields))
     return out

@@ -3,6 +3,8 @@ written to Parquet without pandas: what a reader gets back must be what ``simula
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -58,3 +60,47 @@ def test_parquet_round_trip_gives_back_the_frames(parts, tmp_path):
     for name in [*TABLES, "kpis"]:
         read = store.read_table(name)
         pd.testing.assert_frame_equal(read, frames[name], check_exact=True, obj=name)
+
+
+@pytest.mark.parametrize("n", [0, 1, 7, 8, 9, 1000])
+def test_arrow_builders_match_pyarrow(n):
+    import pyarrow as pa
+
+    from sim.arrow import decoded, from_numpy, strings
+
+    rng = np.random.default_rng(n)
+    flags = rng.random(n) < 0.5
+    counts = rng.integers(-5, 5, n)
+    values = rng.random(n)
+    values[::3] = np.nan
+    seconds = rng.integers(0, 10**9, n).astype("datetime64[s]")
+    seconds[::4] = np.datetime64("NaT")
+    assert from_numpy(flags, pa.bool_()).equals(pa.array(flags))
+    assert from_numpy(counts, pa.int64()).equals(pa.array(counts))
+    floats = from_numpy(values, pa.float64())
+    assert floats.null_count == 0  # NaN stays a value, as in the frames
+    np.testing.assert_array_equal(floats.to_numpy(), values)
+    stamps = from_numpy(seconds, pa.timestamp("s"))
+    assert stamps.equals(pa.array(seconds, type=pa.timestamp("s"), from_pandas=True))
+    assert stamps.null_count == len(seconds[::4])
+    names = ["Ninawa", "al-Qa'im", "Rabī'a", ""]
+    assert strings(names).to_pylist() == names
+    codes = rng.integers(0, len(names), n)
+    assert decoded(codes, names).to_pylist() == [names[c] for c in codes]
+
+
+def test_workers_write_parquet_without_importing_pandas(tmp_path):
+    # pandas costs a third of a worker's start-up; the task path must not need it
+    code = f"""
+import sys
+from pathlib import Path
+from sim.config.load import load_scenario
+from sim.experiment.tasks import run_chunk
+scenario = load_scenario({str(BASELINE)!r})
+run_chunk((scenario, 1, [0, 1], Path({str(tmp_path)!r})))
+assert "pandas" not in sys.modules, "the worker path imported pandas"
+"""
+    subprocess.run([sys.executable, "-c", code], check=True)
+    assert sorted(p.name for p in tmp_path.glob("*.parquet")) == sorted(
+        f"{t}.parquet" for t in [*TABLES, "kpis"]
+    )

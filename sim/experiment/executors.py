@@ -22,7 +22,7 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import Any
 
 EXECUTORS = ("serial", "process", "dask")
-WORKER_MODULES = ["sim.experiment.tasks", "pyarrow", "pandas"]  # pyarrow imports pandas
+WORKER_MODULES = ["sim.experiment.tasks", "sim.arrow", "pyarrow.parquet"]
 
 
 class ExecutorError(RuntimeError):

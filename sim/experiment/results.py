@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from sim.experiment.store import RunStore
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 class RunResults:

@@ -15,15 +15,16 @@ import sys
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from sim.config.load import config_hash, load_scenario
 from sim.config.schema import Scenario
 from sim.experiment.executors import RunError, default_jobs, run_tasks, warm_up
 from sim.experiment.provenance import git_commit, now_iso, versions
 from sim.experiment.store import RunStore
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 MANIFEST_VERSION = 1
 

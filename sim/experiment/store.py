@@ -20,14 +20,13 @@ import os
 import re
 import time
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
+from typing import TYPE_CHECKING, Any
 
 from sim.experiment.provenance import now_iso
-from sim.tables import DATE, TABLES
+
+if TYPE_CHECKING:  # imported where used: a pool's parent only renames parts
+    import pandas as pd
+    import pyarrow as pa
 
 COMMIT_TABLE = "kpis"
 FILTERED_COLUMNS = ("replication", "day", "start_day", "depart_day")
@@ -55,6 +54,9 @@ def write_parquet(table: pa.Table, path: Path) -> None:
     repeat enough to pay for a dictionary), statistics are kept for the columns readers
     filter on, and pages are compressed with LZ4.
     """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     names = [f.name for f in table.schema if pa.types.is_string(f.type)]
     pq.write_table(
         table,
@@ -172,6 +174,10 @@ class RunStore:
         folder = self.run_dir / f"{name}.parquet"
         if not folder.exists():
             raise KeyError(f"{self.run_dir} has no table '{name}' (has: {self.table_names()})")
+        import pandas as pd
+
+        from sim.tables import DATE, TABLES
+
         frame = pd.read_parquet(folder)
         # Parquet keeps timestamps in milliseconds at the coarsest; the tables use seconds
         for column, dtype in TABLES.get(name, {}).items():

@@ -1,0 +1,52 @@
+"""Arrow arrays over numpy memory, built from buffers.
+
+``pyarrow.array`` imports pandas the first time it is called (to check whether it was handed
+pandas objects), and a worker that only simulates and writes Parquet has no other use for
+pandas: importing it cost a third of a worker's start-up. These builders make the same
+arrays from the columns' buffers directly, without copying numeric data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pyarrow as pa
+
+_NUMPY = {pa.int64(): np.int64, pa.int32(): np.int32, pa.float64(): np.float64}
+
+
+def _bits(mask: np.ndarray) -> pa.Buffer:
+    return pa.py_buffer(np.packbits(mask.astype(bool), bitorder="little"))
+
+
+def from_numpy(values: np.ndarray, kind: pa.DataType) -> pa.Array:
+    """``values`` as an Arrow array of type ``kind`` (int64, int32, float64, bool or
+    timestamp[s]; NaT becomes null, NaN stays NaN)."""
+    n = len(values)
+    if kind == pa.bool_():
+        return pa.Array.from_buffers(kind, n, [None, _bits(values)])
+    if pa.types.is_timestamp(kind):
+        seconds = np.ascontiguousarray(values.astype("datetime64[s]").view(np.int64))
+        missing = np.isnat(values)
+        validity = _bits(~missing) if missing.any() else None
+        return pa.Array.from_buffers(
+            kind, n, [validity, pa.py_buffer(seconds)], null_count=int(missing.sum())
+        )
+    data = np.ascontiguousarray(values, dtype=_NUMPY[kind])
+    return pa.Array.from_buffers(kind, n, [None, pa.py_buffer(data)])
+
+
+def strings(values: Sequence[str]) -> pa.Array:
+    """A string array of ``values`` (offsets and UTF-8 bytes)."""
+    encoded = [value.encode("utf-8") for value in values]
+    offsets = np.zeros(len(encoded) + 1, dtype=np.int32)
+    np.cumsum([len(e) for e in encoded], out=offsets[1:])
+    buffers = [None, pa.py_buffer(offsets), pa.py_buffer(b"".join(encoded))]
+    return pa.Array.from_buffers(pa.string(), len(encoded), buffers)
+
+
+def decoded(codes: np.ndarray, names: Sequence[str]) -> pa.Array:
+    """The strings ``names[codes]`` as a plain string array."""
+    indices = from_numpy(codes.astype(np.int32), pa.int32())
+    return pa.DictionaryArray.from_arrays(indices, strings(names)).dictionary_decode()
