@@ -1,6 +1,6 @@
 """Run the benchmark suite; write benchmarks/out/bench.json and bench.md.
 
-    python -m benchmarks                  # everything (make bench), about 8 minutes on 2 cores
+    python -m benchmarks                  # everything (make bench), about 3 minutes on 2 cores
     python -m benchmarks overhead speed   # a selection
 
 Each figure is printed beside its target (docs/performance.md explains them).

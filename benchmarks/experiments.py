@@ -54,11 +54,12 @@ def _cli_run(n: int, folder: Path, *options: str) -> tuple[float, dict]:
     return wall, json.loads((out / "manifest.json").read_text())
 
 
-def _best(n: int, folder: Path, *options: str, repeat: int = 3) -> tuple[float, float, float]:
+def _best(n: int, folder: Path, *options: str, repeat: int = 5) -> tuple[float, float, float]:
     """Best of ``repeat`` fresh runs: (wall seconds, run seconds, share of it spent writing).
 
     Wall time includes the interpreter and imports; run time is the manifest's
-    ``elapsed_seconds``, from the start of the run to its last committed chunk.
+    ``elapsed_seconds``, from the start of the run to its last committed chunk. The best run
+    is the least disturbed by whatever else the machine is doing.
     """
     runs = [_cli_run(n, folder, *options) for _ in range(repeat)]
     wall = min(w for w, _ in runs)
@@ -68,15 +69,16 @@ def _best(n: int, folder: Path, *options: str, repeat: int = 3) -> tuple[float, 
 
 
 def throughput(n: int = 200, longer: int = 1_000) -> dict[str, float]:
-    """Serial, 2-process pool and local Dask on ``n`` replications (best of three fresh CLI
-    runs each), and the pool's efficiency on a ``longer`` run, where start-up weighs less."""
+    """Serial, 2-process pool and local Dask on ``n`` replications (best of five fresh CLI
+    runs each), and the pool's efficiency on a ``longer`` run (best of two), where start-up
+    weighs less."""
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         serial = _best(n, folder, "--executor", "serial")
         pool = _best(n, folder, "--executor", "process", "--jobs", "2")
         dask = _best(n, folder, "--executor", "dask", "--jobs", "2")
-        serial_long = _best(longer, folder, "--executor", "serial", repeat=1)
-        pool_long = _best(longer, folder, "--executor", "process", "--jobs", "2", repeat=1)
+        serial_long = _best(longer, folder, "--executor", "serial", repeat=2)
+        pool_long = _best(longer, folder, "--executor", "process", "--jobs", "2", repeat=2)
     return {
         "replications": n,
         "serial_per_s": round(n / serial[1], 2),
