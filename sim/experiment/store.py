@@ -7,9 +7,10 @@ Layout of ``results/<scenario>/<run-id>/``::
         part-000000-000009.parquet   pandas.read_parquet(run_dir / "<table>.parquet")
 
 Each chunk of replications is written table by table, each part to a hidden temporary
-name and renamed into place when complete; ``kpis`` goes last, so a chunk counts as done
-exactly when its ``kpis`` part exists. Parquet readers skip hidden files, so a partial file
-is never visible under a final name. Resuming deletes the parts of unfinished chunks.
+name (``stage_chunk``, by the worker that simulated it when it shares the disk), then renamed
+into place by the run's process (``commit_chunk``); ``kpis`` goes last, so a chunk counts as
+done exactly when its ``kpis`` part exists. Parquet readers skip hidden files, so a partial
+file is never visible under a final name. Resuming deletes the parts of unfinished chunks.
 """
 
 from __future__ import annotations
