@@ -167,10 +167,13 @@ def _spells(change_days: np.ndarray, states: np.ndarray, horizon: float):
     """Maximal intervals ``[start, end)`` over which each column of ``states`` is constant.
 
     ``states[k]`` holds from ``change_days[k]`` (the first from day 0) until the next change;
-    of several changes at one instant only the last state held for any time.
+    of several changes at one instant only the last state held for any time. The first state
+    is always kept: it holds at day 0 before any event, so changes at day 0 leave a spell
+    ``[0, 0)`` for it (``forces_at`` reads it at day 0, as ``posture`` records it).
     """
     days = np.maximum(change_days, 0.0)
     held = np.append(days[1:] != days[:-1], True)
+    held[0] = True
     days, states = days[held], states[held]
     changed = np.ones(states.shape, dtype=bool)
     changed[1:] = states[1:] != states[:-1]
