@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-import math
 
 import numpy as np
 
@@ -46,7 +45,7 @@ class Streams:
 
 
 class BufferedDraws:
-    """Uniform and unit-exponential draws taken from a generator in blocks.
+    """Uniform draws taken from a generator in blocks (exponential ones are −log u).
 
     One call to ``numpy`` per draw costs more than the simulation step that uses it, so draws
     come in blocks of ``block``, and ``uniform`` is the ``__next__`` of an iterator over the
@@ -60,8 +59,8 @@ class BufferedDraws:
     def __init__(self, rng: np.random.Generator, block: int = 256) -> None:
         self._rng = rng
         self._block = block
+        # uniform(): one U(0, 1) draw, strictly inside (0, 1)
         self.uniform = itertools.chain.from_iterable(self._blocks()).__next__
-        """One U(0, 1) draw, strictly inside (0, 1)."""
 
     def _blocks(self):
         while True:
@@ -71,7 +70,3 @@ class BufferedDraws:
             block = self._rng.random(self._block)
             block[block == 0.0] = 2.0**-54
             yield block.tolist()
-
-    def exponential(self) -> float:
-        """One Exp(1) draw, by inversion of a uniform so both share one stream."""
-        return -math.log(self.uniform())

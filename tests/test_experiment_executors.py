@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import shutil
 import socket
 import subprocess
@@ -136,3 +137,23 @@ def test_run_on_a_real_dask_scheduler_with_two_workers(tmp_path):
                 proc.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 proc.kill()
+
+
+def _watched_worker(owner: int) -> None:
+    from sim.experiment.executors import _exit_with
+
+    _exit_with(owner, every=0.05)
+    time.sleep(60)
+
+
+def test_a_pool_worker_exits_when_its_run_is_killed():
+    # a killed run cannot shut its pool down; its workers must not linger (or keep writing)
+    owner = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    worker = multiprocessing.get_context("spawn").Process(target=_watched_worker, args=(owner.pid,))
+    worker.start()
+    time.sleep(0.5)
+    assert worker.is_alive()
+    owner.kill()
+    owner.wait()
+    worker.join(timeout=10)
+    assert worker.exitcode == 1

@@ -21,7 +21,7 @@ BASELINE = ROOT / "scenarios" / "baseline.yaml"
 SHORT = "clock.end_date=2026-12-31"
 
 
-def _command(out: Path, *extra: str) -> list[str]:
+def _command(out: Path, *extra: str, executor: tuple[str, ...] = ("--executor", "serial")):
     return [
         sys.executable,
         "-m",
@@ -32,8 +32,7 @@ def _command(out: Path, *extra: str) -> list[str]:
         "24",
         "--seed",
         "5",
-        "--executor",
-        "serial",
+        *executor,
         "--out",
         str(out),
         "-q",
@@ -49,9 +48,13 @@ def _committed(out: Path) -> int:
     return len(list(folder.glob("part-*.parquet"))) if folder.is_dir() else 0
 
 
-def test_sigkill_then_resume_equals_uninterrupted_run(tmp_path):
+@pytest.mark.parametrize(
+    "executor", [("--executor", "serial"), ("--executor", "process", "--jobs", "2")]
+)
+def test_sigkill_then_resume_equals_uninterrupted_run(tmp_path, executor):
     killed = tmp_path / "killed"
-    proc = subprocess.Popen(_command(killed), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    command = _command(killed, executor=executor)
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 120
     while _committed(killed) < 2:
         assert proc.poll() is None, "the run finished before it could be killed"
@@ -59,6 +62,7 @@ def test_sigkill_then_resume_equals_uninterrupted_run(tmp_path):
         time.sleep(0.05)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
+    time.sleep(2.5)  # pool workers of the killed run notice within a second and exit
     assert json.loads((killed / "manifest.json").read_text())["status"] == "running"
     # every file under a final name is a complete Parquet file
     for part in killed.glob("*.parquet/part-*.parquet"):
@@ -66,7 +70,9 @@ def test_sigkill_then_resume_equals_uninterrupted_run(tmp_path):
     done = sim.load_results(killed).kpis["replication"].nunique()
     assert 0 < done < 24
 
-    resumed = subprocess.run(_command(killed, "--resume"), capture_output=True, text=True)
+    resumed = subprocess.run(
+        _command(killed, "--resume", executor=executor), capture_output=True, text=True
+    )
     assert resumed.returncode == 0, resumed.stderr
     whole = tmp_path / "whole"
     subprocess.run(_command(whole), check=True, capture_output=True)

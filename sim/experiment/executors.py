@@ -6,17 +6,22 @@ the executor: each task carries its own replication numbers and seeds. Dask is i
 only when chosen; its tasks are submitted with ``pure=False`` so identical-looking tasks
 are never de-duplicated.
 
-Pool workers come from a *forkserver* that has imported the model once (``warm_up``): each
-worker is a fork of it, ready in milliseconds, instead of a fresh interpreter importing
-numpy, pandas and pyarrow (half a second each, which was a quarter of a 200-replication
-run). Unlike a plain fork of the caller, the server has no threads and none of the
-caller's state, so it is safe from notebooks and threaded programs too.
+On Linux, pool workers come from a *forkserver* that has imported the model once
+(``warm_up``): each worker is a fork of it, ready in milliseconds, instead of a fresh
+interpreter importing numpy and pyarrow (half a second each, which was a quarter of a
+200-replication run). The server is a separate, single-purpose process: a worker gets none
+of the caller's threads, locks or state, so this is safe from notebooks and threaded
+programs. It lives as long as the calling process and keeps the code it imported first: in
+a notebook, restart the kernel after editing the package (or use ``executor="serial"``).
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
+import sys
+import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import Any
@@ -38,8 +43,9 @@ def default_jobs() -> int:
 
 
 def _forkserver(executor: str) -> multiprocessing.context.BaseContext | None:
-    """The forkserver context, preloaded for ``executor`` (None where fork is unavailable)."""
-    if "forkserver" not in multiprocessing.get_all_start_methods():
+    """The forkserver context, preloaded for ``executor``; None off Linux, where workers are
+    spawned instead (macOS system libraries are not safe to use after a fork)."""
+    if not sys.platform.startswith("linux"):
         return None
     context = multiprocessing.get_context("forkserver")
     extra = ["distributed"] if executor == "dask" else []
@@ -58,6 +64,27 @@ def warm_up(executor: str, jobs: int, scheduler: str | None = None) -> None:
         forkserver.ensure_running()
 
 
+def _exit_with(owner: int, every: float = 1.0) -> None:
+    """Make this pool worker exit when the run's process ``owner`` is gone.
+
+    A killed run cannot shut its pool down, and an idle worker waits on its task queue for
+    ever; a worker busy with a chunk would even stage it into the run's folder. A daemon
+    thread checks ``owner`` every ``every`` seconds and ends the worker when it has died.
+    """
+
+    def watch() -> None:
+        while True:
+            time.sleep(every)
+            try:
+                os.kill(owner, 0)
+            except ProcessLookupError:
+                os._exit(1)
+            except PermissionError:  # alive, under another user (pid reused): keep going
+                pass
+
+    threading.Thread(target=watch, name="exit-with-run", daemon=True).start()
+
+
 def run_tasks(
     fn: Callable[[Any], Any],
     tasks: Iterable[Any],
@@ -71,7 +98,12 @@ def run_tasks(
         yield from map(fn, tasks)
     elif executor == "process":
         context = _forkserver(executor) or multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+        with ProcessPoolExecutor(
+            max_workers=jobs,
+            mp_context=context,
+            initializer=_exit_with,
+            initargs=(os.getpid(),),
+        ) as pool:
             yield from _windowed(
                 lambda task: pool.submit(fn, task),
                 tasks,
@@ -102,21 +134,21 @@ def _windowed(submit, tasks, window, wait_some) -> Iterator[Any]:
 
 def _run_dask(fn, tasks, jobs: int, scheduler: str | None) -> Iterator[Any]:
     try:
+        import dask
         from distributed import Client, LocalCluster
         from distributed import wait as dask_wait
     except ImportError:
         raise ExecutorError(
             "the Dask executor needs the 'dask' extra: pip install 'withdrawal-sim[dask]'"
         ) from None
-    cluster = None
-    try:
-        if scheduler:
-            client = Client(scheduler, timeout="10s")
-        else:
-            import dask
-
-            method = "forkserver" if _forkserver("dask") is not None else "spawn"
-            with dask.config.set({"distributed.worker.multiprocessing-method": method}):
+    # a local cluster's workers (and any it restarts) fork from the preloaded forkserver
+    method = "forkserver" if _forkserver("dask") is not None else "spawn"
+    with dask.config.set({"distributed.worker.multiprocessing-method": method}):
+        cluster = None
+        try:
+            if scheduler:
+                client = Client(scheduler, timeout="10s")
+            else:
                 cluster = LocalCluster(
                     n_workers=jobs,
                     threads_per_worker=1,
@@ -124,20 +156,20 @@ def _run_dask(fn, tasks, jobs: int, scheduler: str | None) -> Iterator[Any]:
                     dashboard_address=None,
                     silence_logs=40,
                 )
-            client = Client(cluster)
-    except OSError as exc:
-        raise ExecutorError(f"cannot reach Dask scheduler {scheduler}: {exc}") from None
-    try:
-        workers = max(1, len(client.scheduler_info().get("workers", {})) or jobs)
+                client = Client(cluster)
+        except OSError as exc:
+            raise ExecutorError(f"cannot reach Dask scheduler {scheduler}: {exc}") from None
+        try:
+            workers = max(1, len(client.scheduler_info().get("workers", {})) or jobs)
 
-        def submit(task):
-            return client.submit(fn, task, pure=False)
+            def submit(task):
+                return client.submit(fn, task, pure=False)
 
-        def wait_some(pending):
-            return dask_wait(pending, return_when="FIRST_COMPLETED")
+            def wait_some(pending):
+                return dask_wait(pending, return_when="FIRST_COMPLETED")
 
-        yield from _windowed(submit, tasks, 2 * workers, wait_some)
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
+            yield from _windowed(submit, tasks, 2 * workers, wait_some)
+        finally:
+            client.close()
+            if cluster is not None:
+                cluster.close()

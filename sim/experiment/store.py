@@ -20,6 +20,8 @@ import json
 import os
 import re
 import time
+import uuid
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -72,6 +74,17 @@ def part_name(first: int, last: int) -> str:
     return f"part-{first:06d}-{last:06d}.parquet"
 
 
+@dataclass(frozen=True)
+class Staged:
+    """A chunk written under hidden temporary names, waiting to be committed."""
+
+    token: str
+    tables: tuple[str, ...]
+
+    def temporary(self, first: int, last: int) -> str:
+        return f".{part_name(first, last)}.{self.token}.tmp"
+
+
 class RunStore:
     """Reads and writes one run folder."""
 
@@ -106,46 +119,44 @@ class RunStore:
 
     def write_chunk(self, first: int, last: int, tables: dict[str, pa.Table]) -> None:
         """Write one chunk's tables and commit them (``stage_chunk`` then ``commit_chunk``)."""
-        self.write_seconds += self.stage_chunk(first, last, tables)
-        self.commit_chunk(first, last, list(tables))
+        began = time.perf_counter()
+        staged = self.stage_chunk(first, last, tables)
+        self.write_seconds += time.perf_counter() - began
+        self.commit_chunk(first, last, staged)
 
-    def save(self, first: int, last: int, tables: dict[str, pa.Table] | None, seconds: float):
+    def save(self, first: int, last: int, chunk: dict[str, pa.Table] | Staged, seconds: float):
         """Keep a finished chunk: commit what a worker staged, or write what it sent back."""
-        if tables is not None:
-            self.write_chunk(first, last, tables)
-        else:
+        if isinstance(chunk, Staged):
             self.write_seconds += seconds
-            self.commit_chunk(first, last, self._staged(first, last))
+            self.commit_chunk(first, last, chunk)
+        else:
+            self.write_chunk(first, last, chunk)
 
-    def _staged(self, first: int, last: int) -> list[str]:
-        tmp = f".{part_name(first, last)}.tmp"
-        return [
-            f.parent.name.removesuffix(".parquet") for f in self.run_dir.glob(f"*.parquet/{tmp}")
-        ]
-
-    def stage_chunk(self, first: int, last: int, tables: dict[str, pa.Table]) -> float:
-        """Write one chunk's tables under hidden temporary names; return the seconds taken.
+    def stage_chunk(self, first: int, last: int, tables: dict[str, pa.Table]) -> Staged:
+        """Write one chunk's tables under hidden temporary names of its own.
 
         Pool workers stage their own chunks, so encoding Parquet runs in parallel; only the
-        process that owns the run commits.
+        process that owns the run commits. The names are unique, so a worker left over from
+        a killed run can never write over a part that a resumed run is about to commit.
         """
-        began = time.perf_counter()
-        name = part_name(first, last)
+        staged = Staged(uuid.uuid4().hex[:12], tuple(tables))
         for table, data in tables.items():
             folder = self.run_dir / f"{table}.parquet"
             folder.mkdir(parents=True, exist_ok=True)
-            tmp = folder / f".{name}.tmp"
+            tmp = folder / staged.temporary(first, last)
             write_parquet(data, tmp)
             with open(tmp, "rb") as handle:
                 os.fsync(handle.fileno())
-        return time.perf_counter() - began
+        return staged
 
-    def commit_chunk(self, first: int, last: int, tables: list[str]) -> None:
+    def commit_chunk(self, first: int, last: int, staged: Staged) -> None:
         """Rename a staged chunk into place, ``kpis`` last: the chunk is then complete."""
+        if COMMIT_TABLE not in staged.tables:
+            raise RuntimeError(f"chunk {first}-{last} staged without its '{COMMIT_TABLE}' table")
         name = part_name(first, last)
-        for table in sorted(tables, key=lambda t: t == COMMIT_TABLE):
+        for table in sorted(staged.tables, key=lambda t: t == COMMIT_TABLE):
             folder = self.run_dir / f"{table}.parquet"
-            os.replace(folder / f".{name}.tmp", folder / name)
+            os.replace(folder / staged.temporary(first, last), folder / name)
 
     def completed(self) -> set[int]:
         """Replications whose chunk is complete."""

@@ -9,12 +9,13 @@ perhaps on another machine, sends its Arrow tables back instead (as flat buffers
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sim.config.schema import Scenario
-from sim.experiment.store import RunStore
+from sim.experiment.store import RunStore, Staged
 from sim.model.world import simulate_columns
 from sim.tables import to_arrow
 
@@ -22,9 +23,8 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 Tables = dict[str, "pa.Table"]
-ChunkResult = tuple[int, int, Tables | None, float]
-"""(first, last, tables, seconds): ``tables`` is None when the worker staged them itself,
-and ``seconds`` is the time it spent writing."""
+ChunkResult = tuple[int, int, "Tables | Staged", float]
+"""(first, last, tables or what the worker staged itself, seconds it spent writing)."""
 
 
 def simulate_chunk(
@@ -57,4 +57,6 @@ def _deliver(replications: list[int], tables: Tables, run_dir: Path | None) -> C
     first, last = replications[0], replications[-1]
     if run_dir is None:
         return first, last, tables, 0.0
-    return first, last, None, RunStore(run_dir).stage_chunk(first, last, tables)
+    began = time.perf_counter()
+    staged = RunStore(run_dir).stage_chunk(first, last, tables)
+    return first, last, staged, time.perf_counter() - began

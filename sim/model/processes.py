@@ -110,7 +110,7 @@ class IncidentProcess(ABC):
         base_rate, factor = self.base_rate, self.modulation_factor
         t = 0.0
         while True:
-            t += -log(uniform()) / bound  # an Exp(1) draw, as BufferedDraws.exponential
+            t += -log(uniform()) / bound  # an Exp(1) draw by inversion: one stream for all
             if t >= horizon:
                 return
             yield env.timeout(t - env.now)
@@ -237,7 +237,7 @@ class HawkesProcess(IncidentProcess):
             bound = background_bound + excitation
             if bound <= 0.0:
                 return
-            t += -log(uniform()) / bound  # an Exp(1) draw, as BufferedDraws.exponential
+            t += -log(uniform()) / bound  # an Exp(1) draw by inversion: one stream for all
             if t >= horizon:
                 return
             yield env.timeout(t - env.now)
