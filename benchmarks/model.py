@@ -91,7 +91,7 @@ def _scaled(scenario, years: float = 3.0, rate: float = 1.0):
     return type(scenario).model_validate(data)
 
 
-def _per_replication(scenario, replications: int, rounds: int = 3) -> tuple[float, float]:
+def _per_replication(scenario, replications: int, rounds: int = 5) -> tuple[float, float]:
     """Best-of-``rounds`` seconds per replication, and SimPy events per replication."""
     simulate_columns(scenario, 0, 1)
     runs = [_replications(scenario, replications) for _ in range(rounds)]
@@ -103,7 +103,7 @@ def _slope(x: list[float], y: list[float]) -> float:
     return float(np.polyfit(np.log(x), np.log(y), 1)[0])
 
 
-def scaling(replications: int = 8) -> dict[str, float]:
+def scaling(replications: int = 12) -> dict[str, float]:
     """Time per replication against horizon and incident rate, with log–log slopes; the
     slopes of the SimPy events processed show how the simulated work itself grows."""
     base = load_scenario(BASELINE)

@@ -76,15 +76,17 @@ def save_figure(fig: Figure, path: Path) -> Path:
     return path
 
 
-def _plot_days(days: np.ndarray, most: int = 400) -> np.ndarray:
-    """At most about ``most`` of the record days, evenly spaced, always the last."""
+def _plot_days(days: np.ndarray, series: int, rows: int = 5_000_000) -> np.ndarray:
+    """Every record day, or evenly spaced ones (always the last) when ``series`` (site and
+    role series of all replications) on every day would exceed ``rows`` rows."""
     days = np.unique(days)
-    step = max(1, math.ceil(len(days) / most))
+    step = max(1, math.ceil(len(days) * series / rows))
     return np.union1d(days[::step], days[-1:])
 
 
 def personnel_figure(run: RunResults) -> Figure:
-    forces = forces_at(run.forces, _plot_days(run.posture["day"].to_numpy()))
+    series = len(run.forces[["replication", "site", "role"]].drop_duplicates())
+    forces = forces_at(run.forces, _plot_days(run.posture["day"].to_numpy(), series))
     labels = {
         s["name"]: s.get("label") or s["name"] for s in run.manifest["config"]["forces"]["sites"]
     }
