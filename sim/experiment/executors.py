@@ -17,6 +17,7 @@ a notebook, restart the kernel after editing the package (or use ``executor="ser
 
 from __future__ import annotations
 
+import importlib
 import multiprocessing
 import os
 import sys
@@ -54,10 +55,15 @@ def _forkserver(executor: str) -> multiprocessing.context.BaseContext | None:
 
 
 def warm_up(executor: str, jobs: int, scheduler: str | None = None) -> None:
-    """Start the forkserver now, so it imports the model while the caller prepares the run
-    (returns at once; the first worker waits for the imports if still needed). Local pools
-    and local Dask clusters fork their workers from it."""
-    local = (executor == "process" and jobs > 1) or (executor == "dask" and not scheduler)
+    """Import what the workers need before the run starts: in a forkserver for local pools
+    and local Dask clusters (this returns at once; the first worker waits for the imports if
+    still needed), in this process when it runs the replications itself. Every executor's
+    run time then counts the same thing: running replications, not importing libraries."""
+    if executor == "serial" or (executor == "process" and jobs == 1):
+        for module in WORKER_MODULES:
+            importlib.import_module(module)
+        return
+    local = executor == "process" or (executor == "dask" and not scheduler)
     if local and _forkserver(executor) is not None:
         from multiprocessing import forkserver
 
