@@ -8,6 +8,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
+
 from benchmarks.common import BASELINE, CLI, run_measured
 
 
@@ -54,41 +56,62 @@ def _cli_run(n: int, folder: Path, *options: str) -> tuple[float, dict]:
     return wall, json.loads((out / "manifest.json").read_text())
 
 
-def _best(n: int, folder: Path, *options: str, repeat: int = 5) -> tuple[float, float, float]:
-    """Best of ``repeat`` fresh runs: (wall seconds, run seconds, share of it spent writing).
+SERIAL = ("--executor", "serial")
+POOL = ("--executor", "process", "--jobs", "2")
+DASK = ("--executor", "dask", "--jobs", "2")
+
+
+def _rounds(n: int, folder: Path, executors: list[tuple[str, ...]], rounds: int) -> list[list]:
+    """``rounds`` rounds that run every executor in turn, so that a change in the machine's
+    load over the minutes this takes falls on all of them alike; each run is (wall seconds,
+    run seconds, share of the run spent writing).
 
     Wall time includes the interpreter and imports; run time is the manifest's
-    ``elapsed_seconds``, from the start of the run to its last committed chunk. The best run
-    is the least disturbed by whatever else the machine is doing.
+    ``elapsed_seconds``, from the start of the run to its last committed chunk.
     """
-    runs = [_cli_run(n, folder, *options) for _ in range(repeat)]
-    wall = min(w for w, _ in runs)
-    manifest = min((m for _, m in runs), key=lambda m: m["elapsed_seconds"])
-    elapsed = manifest["elapsed_seconds"]
-    return wall, elapsed, manifest["write_seconds"] / elapsed
+    out: list[list] = [[] for _ in executors]
+    for _ in range(rounds):
+        for runs, options in zip(out, executors, strict=True):
+            wall, manifest = _cli_run(n, folder, *options)
+            elapsed = manifest["elapsed_seconds"]
+            runs.append((wall, elapsed, manifest["write_seconds"] / elapsed))
+    return out
+
+
+def _ratios(a: list, b: list, column: int, scale: float = 1.0) -> list[float]:
+    """a[i] / (scale × b[i]) for one column of the runs, round by round."""
+    return [x[column] / (scale * y[column]) for x, y in zip(a, b, strict=True)]
+
+
+def _median_ratio(a: list, b: list, column: int, scale: float = 1.0) -> float:
+    return round(float(np.median(_ratios(a, b, column, scale))), 3)
 
 
 def throughput(n: int = 200, longer: int = 1_000) -> dict[str, float]:
-    """Serial, 2-process pool and local Dask on ``n`` replications (best of five fresh CLI
-    runs each), and the pool's efficiency on a ``longer`` run (best of two), where start-up
-    weighs less."""
+    """Serial, 2-process pool and local Dask on ``n`` replications (five rounds of fresh CLI
+    runs), and serial against pool on a ``longer`` run (two rounds), where start-up weighs
+    less. Ratios are medians of the ratios within each round; rates are medians."""
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        serial = _best(n, folder, "--executor", "serial")
-        pool = _best(n, folder, "--executor", "process", "--jobs", "2")
-        dask = _best(n, folder, "--executor", "dask", "--jobs", "2")
-        serial_long = _best(longer, folder, "--executor", "serial", repeat=2)
-        pool_long = _best(longer, folder, "--executor", "process", "--jobs", "2", repeat=2)
+        serial, pool, dask = _rounds(n, folder, [SERIAL, POOL, DASK], rounds=5)
+        serial_long, pool_long = _rounds(longer, folder, [SERIAL, POOL], rounds=2)
+
+    efficiency = _ratios(serial, pool, 1, scale=2)
+
+    def rate(runs: list) -> float:
+        return round(n / float(np.median([r[1] for r in runs])), 2)
+
     return {
         "replications": n,
-        "serial_per_s": round(n / serial[1], 2),
-        "pool2_per_s": round(n / pool[1], 2),
-        "dask2_per_s": round(n / dask[1], 2),
-        "parallel_efficiency": round(serial[1] / (2 * pool[1]), 3),
-        "parallel_efficiency_wall": round(serial[0] / (2 * pool[0]), 3),
-        f"parallel_efficiency_{longer}": round(serial_long[1] / (2 * pool_long[1]), 3),
-        "dask_over_pool_time": round(dask[1] / pool[1], 3),
-        "dask_over_pool_wall": round(dask[0] / pool[0], 3),
-        "write_share_serial": round(serial[2], 3),
-        "write_share_pool": round(pool[2], 3),
+        "serial_per_s": rate(serial),
+        "pool2_per_s": rate(pool),
+        "dask2_per_s": rate(dask),
+        "parallel_efficiency": round(float(np.median(efficiency)), 3),
+        "parallel_efficiency_range": f"{min(efficiency):.2f}–{max(efficiency):.2f}",
+        "parallel_efficiency_wall": _median_ratio(serial, pool, 0, scale=2),
+        f"parallel_efficiency_{longer}": _median_ratio(serial_long, pool_long, 1, scale=2),
+        "dask_over_pool_time": _median_ratio(dask, pool, 1),
+        "dask_over_pool_wall": _median_ratio(dask, pool, 0),
+        "write_share_serial": round(float(np.median([r[2] for r in serial])), 3),
+        "write_share_pool": round(float(np.median([r[2] for r in pool])), 3),
     }
