@@ -35,7 +35,9 @@ def record_times(horizon: float, interval: float) -> np.ndarray:
 
 
 class RecordGrid:
-    """A cursor over the record times: which of them a change at ``now`` closes."""
+    """A cursor over the record times: which of them a change at ``now`` closes. Callers on
+    the hot path compare ``now`` with ``next_time`` first and call ``due`` only when a record
+    time has passed."""
 
     __slots__ = ("_times", "filled", "next_time")
 
@@ -47,8 +49,6 @@ class RecordGrid:
     def due(self, now: float) -> tuple[int, int]:
         """Record times ≤ ``now`` not yet filled, as a range ``(first, stop)``."""
         first = self.filled
-        if now < self.next_time:
-            return first, first
         stop = bisect_right(self._times, now, lo=first)
         self.filled = stop
         self.next_time = self._times[stop] if stop < len(self._times) else float("inf")

@@ -299,13 +299,7 @@ def _daily(w: World, rep: int, dates: np.ndarray, incidents: Columns) -> Columns
     n_i, n_s = len(times) - 1, len(sector_specs)
     # interval k (row k) is [times[k], times[k+1]): its record is the one at times[k+1]
     bucket = np.searchsorted(times, incidents["day"], side="right") - 1
-    sector_of_process = np.array(
-        [[s.name for s in sector_specs].index(p.sector) for p in w.scenario.threats.processes]
-        or [0],
-        dtype=np.int64,
-    )
-    log_process = _col(w.border.log.process, np.int64)
-    flat = bucket * n_s + sector_of_process[log_process]
+    flat = bucket * n_s + incidents["sector"].codes  # codes are indices of the sectors
     size = n_i * n_s
 
     def count(mask=None, weights=None) -> np.ndarray:
@@ -379,7 +373,7 @@ def build_columns(w: World) -> dict[str, Columns]:
     return tables
 
 
-_ARROW_TYPES = {"int64": "int64", "float64": "float64", "bool": "bool_", "str": "string"}
+_ARROW_TYPES = {"int64": "int64", "float64": "float64", "bool": "bool_"}  # names are Labels
 
 
 def _arrow_type(dtype: str) -> pa.DataType:
@@ -413,15 +407,12 @@ def to_arrow(parts: list[dict[str, Columns]]) -> dict[str, pa.Table]:
         arrays, fields = [], []
         for column in parts[0][name]:
             values = [part[name][column] for part in parts]
-            kind = (
-                pa.string()
-                if isinstance(values[0], Labels)
-                else _arrow_type(schema.get(column, "float64"))
-            )
             if isinstance(values[0], Labels):
-                arrays.append(_join_labels(values))
+                kind, array = pa.string(), _join_labels(values)
             else:  # NaT dates become nulls; NaN floats stay NaN
-                arrays.append(from_numpy(np.concatenate(values), kind))
+                kind = _arrow_type(schema.get(column, "float64"))
+                array = from_numpy(np.concatenate(values), kind)
+            arrays.append(array)
             fields.append(pa.field(column, kind))
         out[name] = pa.Table.from_arrays(arrays, schema=pa.schema(fields))
     return out

@@ -84,6 +84,14 @@ class Modulation:
         frac = (day - self.cap_t0) / (self.cap_t1 - self.cap_t0)
         return cap.start_level + frac * (cap.end_level - cap.start_level)
 
+    def capacity_level_on(self, days: np.ndarray) -> np.ndarray:
+        """``capacity_level`` at each of ``days`` (the same three cases, vectorised)."""
+        cap = self.capacity
+        frac = (days - self.cap_t0) / (self.cap_t1 - self.cap_t0)
+        inside = cap.start_level + frac * (cap.end_level - cap.start_level)
+        after = np.where(days >= self.cap_t1, cap.end_level, inside)
+        return np.where(days <= self.cap_t0, cap.start_level, after)
+
     def coordination_level(self, sector: int, day: float) -> float:
         """Σ_p w_{s,p} L_p(t): the sector's weighted coordination level."""
         return sum(w * level(day) for level, w in self.sector_partners[sector])
@@ -123,18 +131,7 @@ class Modulation:
                 * (1.0 - np.minimum(1.0, in_syria / self.syria.reference_personnel))
             )
         if self.capacity is not None:
-            cap = self.capacity
-            frac = (days - self.cap_t0) / (self.cap_t1 - self.cap_t0)
-            level = np.where(
-                days <= self.cap_t0,
-                cap.start_level,
-                np.where(
-                    days >= self.cap_t1,
-                    cap.end_level,
-                    cap.start_level + frac * (cap.end_level - cap.start_level),
-                ),
-            )
-            f = f * (1.0 - cap.effect * level)
+            f = f * (1.0 - self.capacity.effect * self.capacity_level_on(days))
         return f
 
     def upper_bound(self, sector: int) -> float:

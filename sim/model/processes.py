@@ -91,10 +91,9 @@ class IncidentProcess(ABC):
         """``base_rate`` at each of ``days`` (vectorised, for the recorder)."""
 
     def intensity(self, day: float) -> float:
-        """λ(t) at ``day`` (the current time of the simulation)."""
-        if self.modulation is None:
-            return self.base_rate(day)
-        return self.base_rate(day) * self.modulation.factor(self.sector, day)
+        """λ(t) at ``day`` (the current time of the simulation); the thinning loops compute
+        the same product inline."""
+        return self.base_rate(day) * self.modulation_factor(day)
 
     def intensity_on(self, days: np.ndarray, sector_factor: np.ndarray) -> np.ndarray:
         """λ(t) at each of ``days`` after the run, given M_s there; for the recorder."""
