@@ -32,10 +32,6 @@ def _friendly_errors(command: Callable) -> Callable:
 
     @wraps(command)
     def wrapper(*args, **kwargs):
-        if "executor" in kwargs:  # local workers import the model while this process does
-            from sim.experiment.executors import default_jobs, warm_up
-
-            warm_up(kwargs["executor"], kwargs["jobs"] or default_jobs(), kwargs["scheduler"])
         from sim.config.errors import ScenarioError
         from sim.experiment.executors import ExecutorError, RunError
 
@@ -81,7 +77,19 @@ def _parse_targets(values: tuple[str, ...]) -> dict[str, float]:
 
 
 def _executor_options(command: Callable) -> Callable:
-    """--executor, --jobs and --scheduler, shared by every command that runs replications."""
+    """--executor, --jobs and --scheduler, shared by every command that runs replications.
+
+    As soon as they are parsed, the workers start importing the model (``warm_up``), while
+    this process imports its own modules and reads the input.
+    """
+
+    @wraps(command)
+    def warmed(*args, **kwargs):
+        from sim.experiment.executors import default_jobs, warm_up
+
+        warm_up(kwargs["executor"], kwargs["jobs"] or default_jobs(), kwargs["scheduler"])
+        return command(*args, **kwargs)
+
     options = [
         click.option(
             "--executor",
@@ -104,8 +112,8 @@ def _executor_options(command: Callable) -> Callable:
         ),
     ]
     for option in reversed(options):
-        command = option(command)
-    return command
+        warmed = option(warmed)
+    return warmed
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

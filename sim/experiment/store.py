@@ -80,9 +80,12 @@ class Staged:
 
     token: str
     tables: tuple[str, ...]
+    seconds: float  # spent writing them
 
-    def temporary(self, first: int, last: int) -> str:
-        return f".{part_name(first, last)}.{self.token}.tmp"
+    @staticmethod
+    def name(first: int, last: int, token: str) -> str:
+        """The hidden temporary name of a part (Parquet readers skip it)."""
+        return f".{part_name(first, last)}.{token}.tmp"
 
 
 class RunStore:
@@ -119,15 +122,11 @@ class RunStore:
 
     def write_chunk(self, first: int, last: int, tables: dict[str, pa.Table]) -> None:
         """Write one chunk's tables and commit them (``stage_chunk`` then ``commit_chunk``)."""
-        began = time.perf_counter()
-        staged = self.stage_chunk(first, last, tables)
-        self.write_seconds += time.perf_counter() - began
-        self.commit_chunk(first, last, staged)
+        self.commit_chunk(first, last, self.stage_chunk(first, last, tables))
 
-    def save(self, first: int, last: int, chunk: dict[str, pa.Table] | Staged, seconds: float):
+    def save(self, first: int, last: int, chunk: dict[str, pa.Table] | Staged) -> None:
         """Keep a finished chunk: commit what a worker staged, or write what it sent back."""
         if isinstance(chunk, Staged):
-            self.write_seconds += seconds
             self.commit_chunk(first, last, chunk)
         else:
             self.write_chunk(first, last, chunk)
@@ -139,24 +138,26 @@ class RunStore:
         process that owns the run commits. The names are unique, so a worker left over from
         a killed run can never write over a part that a resumed run is about to commit.
         """
-        staged = Staged(uuid.uuid4().hex[:12], tuple(tables))
+        began = time.perf_counter()
+        token = uuid.uuid4().hex[:12]
         for table, data in tables.items():
             folder = self.run_dir / f"{table}.parquet"
             folder.mkdir(parents=True, exist_ok=True)
-            tmp = folder / staged.temporary(first, last)
+            tmp = folder / Staged.name(first, last, token)
             write_parquet(data, tmp)
             with open(tmp, "rb") as handle:
                 os.fsync(handle.fileno())
-        return staged
+        return Staged(token, tuple(tables), time.perf_counter() - began)
 
     def commit_chunk(self, first: int, last: int, staged: Staged) -> None:
         """Rename a staged chunk into place, ``kpis`` last: the chunk is then complete."""
         if COMMIT_TABLE not in staged.tables:
             raise RuntimeError(f"chunk {first}-{last} staged without its '{COMMIT_TABLE}' table")
+        self.write_seconds += staged.seconds
         name = part_name(first, last)
         for table in sorted(staged.tables, key=lambda t: t == COMMIT_TABLE):
             folder = self.run_dir / f"{table}.parquet"
-            os.replace(folder / staged.temporary(first, last), folder / name)
+            os.replace(folder / Staged.name(first, last, staged.token), folder / name)
 
     def completed(self) -> set[int]:
         """Replications whose chunk is complete."""

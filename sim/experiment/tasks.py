@@ -9,7 +9,6 @@ perhaps on another machine, sends its Arrow tables back instead (as flat buffers
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -23,8 +22,8 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 Tables = dict[str, "pa.Table"]
-ChunkResult = tuple[int, int, "Tables | Staged", float]
-"""(first, last, tables or what the worker staged itself, seconds it spent writing)."""
+ChunkResult = tuple[int, int, "Tables | Staged"]
+"""(first, last, the tables or what the worker staged itself)."""
 
 
 def simulate_chunk(
@@ -56,7 +55,5 @@ def _deliver(replications: list[int], tables: Tables, run_dir: Path | None) -> C
     """Stage the tables in ``run_dir`` (a worker on the run's machine) or send them back."""
     first, last = replications[0], replications[-1]
     if run_dir is None:
-        return first, last, tables, 0.0
-    began = time.perf_counter()
-    staged = RunStore(run_dir).stage_chunk(first, last, tables)
-    return first, last, staged, time.perf_counter() - began
+        return first, last, tables
+    return first, last, RunStore(run_dir).stage_chunk(first, last, tables)
