@@ -13,30 +13,17 @@ import numpy as np
 from benchmarks.common import BASELINE, CLI, run_measured
 
 
-def _run(n: int, out: Path, *extra: str) -> tuple[float, int]:
-    return run_measured(
-        [
-            *CLI,
-            "run",
-            str(BASELINE),
-            "-n",
-            str(n),
-            "--seed",
-            "1",
-            "--out",
-            str(out),
-            "-q",
-            "--no-plots",
-            *extra,
-        ]
-    )
+def _command(n: int, out: Path, *options: str) -> list[str]:
+    """``withdrawal-sim run`` of ``n`` baseline replications into ``out``, quiet, no plots."""
+    args = [*CLI, "run", str(BASELINE), "-n", str(n), "--seed", "1", "--out", str(out)]
+    return [*args, "-q", "--no-plots", *options]
 
 
 def peak_memory(small: int = 1_000, large: int = 10_000) -> dict[str, float]:
     """Peak resident memory (MiB, whole process tree) of baseline runs of two sizes."""
     with tempfile.TemporaryDirectory() as tmp:
-        t_small, m_small = _run(small, Path(tmp) / "small", "--jobs", "2")
-        t_large, m_large = _run(large, Path(tmp) / "large", "--jobs", "2")
+        t_small, m_small = run_measured(_command(small, Path(tmp) / "small", "--jobs", "2"))
+        t_large, m_large = run_measured(_command(large, Path(tmp) / "large", "--jobs", "2"))
     return {
         f"peak_mib_{small}": m_small,
         f"peak_mib_{large}": m_large,
@@ -49,9 +36,8 @@ def peak_memory(small: int = 1_000, large: int = 10_000) -> dict[str, float]:
 def _cli_run(n: int, folder: Path, *options: str) -> tuple[float, dict]:
     """One ``withdrawal-sim run`` in a fresh process: (wall seconds, its manifest)."""
     out = folder / f"run-{len(list(folder.glob('run-*')))}"
-    args = [*CLI, "run", str(BASELINE), "-n", str(n), "--seed", "1", "--out", str(out)]
     began = time.perf_counter()
-    subprocess.run([*args, "-q", "--no-plots", *options], check=True, capture_output=True)
+    subprocess.run(_command(n, out, *options), check=True, capture_output=True)
     wall = time.perf_counter() - began
     return wall, json.loads((out / "manifest.json").read_text())
 
