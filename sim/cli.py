@@ -8,6 +8,7 @@ are imported inside the commands so that ``--help`` stays fast.
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from collections.abc import Callable
 from functools import wraps
@@ -15,6 +16,7 @@ from importlib import metadata
 
 import click
 
+MAX_SEED = 2**63 - 1  # numpy's SeedSequence takes more; run folders record it as JSON
 EXIT_USAGE = 2
 EXIT_RUNTIME = 1
 SET_HELP = "Override a scenario value: dotted.key=value (repeatable), e.g. run.seed=7."
@@ -34,6 +36,7 @@ def _friendly_errors(command: Callable) -> Callable:
     def wrapper(*args, **kwargs):
         from sim.config.errors import ScenarioError
         from sim.experiment.executors import ExecutorError, RunError
+        from sim.experiment.store import DamagedRun, Terminated
 
         try:
             return command(*args, **kwargs)
@@ -44,10 +47,13 @@ def _friendly_errors(command: Callable) -> Callable:
         except RunError as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(EXIT_USAGE)
+        except Terminated:
+            click.echo("terminated: finished replications are kept; rerun with --resume", err=True)
+            sys.exit(143)
         except KeyboardInterrupt:
             click.echo("interrupted: finished replications are kept; rerun with --resume", err=True)
             sys.exit(130)
-        except ExecutorError as exc:
+        except (ExecutorError, DamagedRun) as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(EXIT_RUNTIME)
         except Exception as exc:
@@ -76,6 +82,14 @@ def _parse_targets(values: tuple[str, ...]) -> dict[str, float]:
     return targets
 
 
+def _terminated(signum: int, frame: object) -> None:
+    """SIGTERM stops a run like Ctrl-C does: the manifest says so, finished work is kept."""
+    from sim.experiment.store import Terminated
+
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a second SIGTERM ends the process
+    raise Terminated
+
+
 def _executor_options(command: Callable) -> Callable:
     """--executor, --jobs and --scheduler, shared by every command that runs replications.
 
@@ -87,6 +101,7 @@ def _executor_options(command: Callable) -> Callable:
     def warmed(*args, **kwargs):
         from sim.experiment.executors import default_jobs, warm_up
 
+        signal.signal(signal.SIGTERM, _terminated)
         warm_up(kwargs["executor"], kwargs["jobs"] or default_jobs(), kwargs["scheduler"])
         return command(*args, **kwargs)
 
@@ -136,7 +151,9 @@ def main() -> None:
     type=click.IntRange(min=1),
     help="Replications to run (default: the scenario's run.replications).",
 )
-@click.option("--seed", type=click.IntRange(min=0), help="Root seed (default: run.seed).")
+@click.option(
+    "--seed", type=click.IntRange(min=0, max=MAX_SEED), help="Root seed (default: run.seed)."
+)
 @click.option(
     "--out",
     type=click.Path(file_okay=False),
@@ -147,7 +164,13 @@ def main() -> None:
 @click.option(
     "--resume",
     is_flag=True,
-    help="Finish an interrupted run (the latest of this scenario, or --out).",
+    help="Finish an interrupted run (the latest of this scenario, or --out) with its own "
+    "seed and target; damaged parts run again.",
+)
+@click.option(
+    "--allow-code-change",
+    is_flag=True,
+    help="With --resume: accept model code that changed since the run started (recorded).",
 )
 @click.option(
     "--target-ci",
@@ -171,6 +194,7 @@ def run(
     jobs,
     scheduler,
     resume,
+    allow_code_change,
     target_ci,
     max_replications,
     quiet,
@@ -197,6 +221,7 @@ def run(
         out=out,
         overrides=overrides,
         resume=resume,
+        allow_code_change=allow_code_change,
         target_ci=_parse_targets(target_ci),
         max_replications=max_replications,
         progress=False if quiet else None,
@@ -206,9 +231,18 @@ def run(
         from sim.experiment.results import load_results
 
         m = load_results(run_dir).manifest
+        last = m["sessions"][-1]
+        if last["kind"] == "resume" and not last["replications_run"] and not last["repaired"]:
+            click.echo(
+                f"{m['scenario']}: nothing to do, the run is complete "
+                f"({m['completed_replications']} replications, seed {m['root_seed']}) -> {run_dir}"
+            )
+            return
+        for line in last["repaired"]:
+            click.echo(f"repaired: {line}")
         click.echo(
             f"{m['scenario']}: {m['completed_replications']} replications, seed "
-            f"{m['root_seed']}, {m['elapsed_seconds']:.1f} s ({m['stop_reason']}) -> {run_dir}"
+            f"{m['root_seed']}, {last['seconds']:.1f} s ({m['stop_reason']}) -> {run_dir}"
         )
 
 
@@ -278,7 +312,14 @@ def report(runs, out) -> None:
     help="Sweep folder (default: results/sweeps/<name>/<run-id>/).",
 )
 @_executor_options
-@click.option("--resume", is_flag=True, help="Finish an interrupted sweep.")
+@click.option(
+    "--resume", is_flag=True, help="Finish an interrupted sweep; damaged parts run again."
+)
+@click.option(
+    "--allow-code-change",
+    is_flag=True,
+    help="With --resume: accept model code that changed since the sweep started (recorded).",
+)
 @click.option(
     "--kpi",
     "kpis",
@@ -287,7 +328,18 @@ def report(runs, out) -> None:
 )
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary.")
 @_friendly_errors
-def sweep(sweep_file, replications, out, executor, jobs, scheduler, resume, kpis, quiet) -> None:
+def sweep(
+    sweep_file,
+    replications,
+    out,
+    executor,
+    jobs,
+    scheduler,
+    resume,
+    allow_code_change,
+    kpis,
+    quiet,
+) -> None:
     """Run every design point of SWEEP_FILE, then write response curves, heatmaps or indices.
 
     \b
@@ -306,6 +358,7 @@ def sweep(sweep_file, replications, out, executor, jobs, scheduler, resume, kpis
         scheduler=scheduler,
         out=out,
         resume=resume,
+        allow_code_change=allow_code_change,
         progress=False if quiet else None,
     )
     written = analyse_sweep(sweep_dir, list(kpis) or None)
@@ -313,6 +366,36 @@ def sweep(sweep_file, replications, out, executor, jobs, scheduler, resume, kpis
         for path in written:
             click.echo(f"wrote {path}")
         click.echo(f"sweep results in {sweep_dir}")
+
+
+@main.command()
+@click.argument("folders", nargs=-1, required=True, type=click.Path(file_okay=False))
+@_friendly_errors
+def verify(folders) -> None:
+    """Check that run or sweep folders are whole: every committed part present and
+    unchanged (size and checksum), the target reached, nothing left half-written.
+
+    Exits 0 when every folder is whole, 1 when any is damaged or unfinished (one line per
+    problem; --resume repairs them), 2 when a folder is not a run or sweep folder.
+
+    \b
+    Example:
+      withdrawal-sim verify results/baseline/RUN
+    """
+    from sim.experiment.verify import verify as check
+
+    failed = False
+    for folder in folders:
+        verdict = check(folder)
+        state = "ok" if verdict.ok else "damaged"
+        click.echo(f"{state}: {folder}: {verdict.summary}")
+        for note in verdict.notes:
+            click.echo(f"  note: {note}")
+        for problem in verdict.problems:
+            click.echo(f"  problem: {problem}")
+        failed |= not verdict.ok
+    if failed:
+        sys.exit(EXIT_RUNTIME)
 
 
 @main.command()

@@ -118,5 +118,5 @@ def test_existing_run_folder_is_never_overwritten(tmp_path):
     out = tmp_path / "run"
     scenario = sim.load_scenario(BASELINE, [SHORT])
     sim.run_experiment(scenario, 1, 1, out=out, executor="serial", progress=False, plots=False)
-    with pytest.raises(RunError, match="already holds a run"):
+    with pytest.raises(RunError, match="already exists and holds a run"):
         sim.run_experiment(scenario, 1, 1, out=out, executor="serial", progress=False)

@@ -53,6 +53,7 @@ def test_frames_have_the_documented_dtypes(parts):
 
 def test_parquet_round_trip_gives_back_the_frames(parts, tmp_path):
     store = RunStore(tmp_path / "run")
+    store.create()
     store.write_chunk(0, 1, to_arrow(parts[:2]))
     store.write_chunk(2, 2, to_arrow(parts[2:]))
     assert store.completed() == {0, 1, 2}

@@ -6,10 +6,14 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sim.experiment.executors import RunError
+from sim.experiment.manifest import read_manifest
 from sim.experiment.store import RunStore
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from sim.config.schema import Scenario
 
 
 class RunResults:
@@ -22,13 +26,29 @@ class RunResults:
     def __init__(self, run_dir: str | Path) -> None:
         self.run_dir = Path(run_dir)
         self._store = RunStore(self.run_dir)
-        if not self._store.manifest_path.is_file():
-            raise FileNotFoundError(f"{self.run_dir} is not a run folder (no manifest.json)")
+        self.manifest: dict[str, Any] = read_manifest(self.run_dir, "run")
         self._tables: dict[str, pd.DataFrame] = {}
+        self.scenario  # noqa: B018 -- a config that does not validate is refused here
 
     @cached_property
-    def manifest(self) -> dict[str, Any]:
-        return self._store.read_manifest()
+    def scenario(self) -> Scenario:
+        """The run's resolved scenario, validated again (a manifest is untrusted input)."""
+        from pydantic import ValidationError
+
+        from sim.config.schema import Scenario
+
+        try:
+            return Scenario.model_validate(self.manifest["config"])
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"])
+            raise RunError(
+                f"{self.run_dir}/manifest.json: config.{where}: {first['msg']}"
+            ) from None
+
+    def problems(self) -> list[str]:
+        """What is wrong with the committed parts (missing, resized, changed), if anything."""
+        return self._store.problems()
 
     @property
     def name(self) -> str:

@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import os
+import socket
 import sys
 import time
+import uuid
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,13 +23,12 @@ from typing import TYPE_CHECKING, Any
 from sim.config.load import config_hash, load_scenario
 from sim.config.schema import Scenario
 from sim.experiment.executors import RunError, default_jobs, run_tasks, warm_up
-from sim.experiment.provenance import git_commit, now_iso, versions
+from sim.experiment.manifest import MANIFEST, MANIFEST_VERSION, read_manifest
+from sim.experiment.provenance import code_identity, now_iso, versions
 from sim.experiment.store import RunStore
 
 if TYPE_CHECKING:
     import pandas as pd
-
-MANIFEST_VERSION = 1
 
 
 def chunks(replications: Sequence[int], size: int) -> list[list[int]]:
@@ -45,15 +47,17 @@ def chunk_size(n: int, jobs: int) -> int:
     return max(1, min(25, math.ceil(n / (4 * jobs))))
 
 
-def run_folder_name(digest: str) -> str:
-    """A new run folder's name: the UTC start time and the start of the config hash."""
-    return f"{dt.datetime.now(dt.UTC).strftime('%Y%m%d-%H%M%S')}-{digest[:8]}"
+def run_folder_name(digest: str, seed: int) -> str:
+    """A new run folder's name: the UTC start time, the start of the config hash, the seed
+    and a random suffix, so two runs started in the same second never share a folder."""
+    now = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
+    return f"{now}-{digest[:8]}-s{seed}-{uuid.uuid4().hex[:6]}"
 
 
 def latest_run_dir(folder: Path) -> Path | None:
-    """The newest run folder (one holding a manifest) inside ``folder``."""
-    runs = sorted(p for p in folder.glob("*") if (p / "manifest.json").is_file())
-    return runs[-1] if runs else None
+    """The most recently started run folder (one holding a manifest) inside ``folder``."""
+    runs = [p for p in folder.glob("*") if (p / MANIFEST).is_file()]
+    return max(runs, key=lambda p: (p.name[:15], p.stat().st_mtime_ns), default=None)
 
 
 def kpi_halfwidths(kpis: pd.DataFrame, names: Sequence[str]) -> dict[str, float]:
@@ -83,46 +87,111 @@ def run_experiment(
     results_root: str | Path = "results",
     overrides: Sequence[str] = (),
     resume: bool = False,
+    allow_code_change: bool = False,
     target_ci: Mapping[str, float] | None = None,
     max_replications: int | None = None,
     progress: bool | None = None,
     plots: bool = True,
 ) -> Path:
-    """Run ``replications`` of ``scenario`` and return the run folder."""
+    """Run ``replications`` of ``scenario`` and return the run folder.
+
+    With ``resume=True`` the run in ``out`` (or the latest of this scenario) is finished:
+    its own seed and replication target are used (passing different ones is an error),
+    damaged or missing parts are run again, and code that changed since the run started is
+    refused unless ``allow_code_change`` (which the manifest then records).
+    """
     warm_up(executor, jobs or default_jobs(), scheduler)
     source = None
     if not isinstance(scenario, Scenario):
         source = str(scenario)
         scenario = load_scenario(scenario, overrides)
-    n = replications or scenario.run.replications
-    root_seed = scenario.run.seed if seed is None else seed
     jobs = jobs or default_jobs()
     digest = config_hash(scenario)
     if target_ci:
         unknown = [k for k in target_ci if k not in _kpi_names(scenario)]
         if unknown:
-            raise RunError(f"--target-ci names unknown KPI(s): {', '.join(unknown)}")
-    run_dir, manifest = _prepare(scenario, n, root_seed, digest, out, results_root, resume)
-    manifest.update(
-        source=source,
-        overrides=list(overrides),
-        executor=executor,
-        jobs=jobs,
-        scheduler=scheduler,
-        status="running",
-        started_at=now_iso(),
-        versions=versions(),
-        git_commit=git_commit(Path(source).resolve().parent if source else Path.cwd()),
-    )
+            names = ", ".join(sorted(_kpi_names(scenario)))
+            raise RunError(
+                f"--target-ci names unknown KPI(s): {', '.join(unknown)} (KPIs: {names})"
+            )
+    session = {
+        "executor": executor,
+        "jobs": jobs,
+        "scheduler": scheduler,
+        **code_identity(),
+        "host": socket.gethostname(),
+        "pid": os.getpid(),
+    }
+    options = {
+        "target_ci": target_ci,
+        "max_replications": max_replications,
+        "progress": progress,
+        "plots": plots,
+    }
+    if resume:
+        run_dir = _resume_dir(scenario, out, results_root)
+        read_manifest(run_dir, "run")  # a clear error before touching a folder that is not a run
+        store = RunStore(run_dir)
+        with store.lock():
+            manifest = _resumable(store, digest, replications, seed, allow_code_change)
+            return _run(store, scenario, manifest, session, fresh=False, **options)
+    n = replications or scenario.run.replications
+    run_dir = Path(out) if out else _new_run_dir(results_root, scenario, digest, seed)
     store = RunStore(run_dir)
+    store.create()
+    manifest: dict[str, Any] = {
+        "manifest_version": MANIFEST_VERSION,
+        "scenario": scenario.metadata.name,
+        "description": scenario.metadata.description,
+        "config_hash": digest,
+        "config": scenario.model_dump(mode="json"),
+        "root_seed": scenario.run.seed if seed is None else seed,
+        "replications": n,
+        "target_ci": dict(target_ci or {}),
+        "max_replications": max_replications,
+        "source": source,
+        "overrides": list(overrides) if source else [],
+        "code": code_identity(),
+        "git_commit": session["git_commit"],
+        "versions": versions(),
+        "status": "running",
+        "sessions": [],
+    }
+    with store.lock():
+        try:
+            return _run(store, scenario, manifest, session, fresh=True, **options)
+        except Exception:
+            if not store.completed():  # nothing finished: leave nothing behind
+                store.remove()
+            raise
+
+
+def _run(
+    store, scenario, manifest, session, target_ci, max_replications, progress, plots, *, fresh
+):
+    """Run what the manifest's target still lacks, recording this session (lock held)."""
+    repaired = [] if fresh else store.recover()
+    target_ci = dict(target_ci or manifest.get("target_ci") or {})
+    max_replications = max_replications or manifest.get("max_replications")
+    before = len(store.completed())
+    if not fresh and not repaired and manifest["status"] == "complete":
+        plots = False  # nothing to do: the figures are those of the finished run
+    session.update(kind="start" if fresh else "resume", started_at=now_iso(), repaired=repaired)
+    manifest["sessions"].append(session)
+    manifest.update(
+        status="running",
+        started_at=manifest.get("started_at") or now_iso(),
+        **{key: session[key] for key in ("executor", "jobs", "scheduler")},  # the latest
+    )
+    manifest.pop("finished_at", None)
     store.write_manifest(manifest)
-    store.discard_unfinished()
     started = time.perf_counter()
     with store.recording_status(manifest):
-        target = n
+        target = manifest["replications"]
+        n = target
         while True:
             todo = sorted(set(range(target)) - store.completed())
-            _execute(scenario, root_seed, todo, store, executor, jobs, scheduler, progress)
+            _execute(scenario, manifest["root_seed"], todo, store, session, progress)
             manifest["replications"] = target
             manifest["stop_reason"] = "replications reached"
             if not target_ci:
@@ -137,20 +206,67 @@ def run_experiment(
                 manifest["stop_reason"] = f"max replications ({limit}) reached before the targets"
                 break
             target = min(limit, target + n)
+    completed = len(store.completed())
+    elapsed = round(time.perf_counter() - started, 3)
+    session.update(finished_at=now_iso(), replications_run=completed - before, seconds=elapsed)
     manifest.update(
         status="complete",
         finished_at=now_iso(),
-        elapsed_seconds=round(time.perf_counter() - started, 3),
-        write_seconds=round(store.write_seconds, 3),
-        completed_replications=len(store.completed()),
+        elapsed_seconds=round(manifest.get("elapsed_seconds", 0.0) + elapsed, 3),
+        write_seconds=round(manifest.get("write_seconds", 0.0) + store.write_seconds, 3),
+        completed_replications=completed,
     )
     store.write_manifest(manifest)
     if plots:
         from sim.analysis.figures import run_figures
 
-        manifest["figures"] = [p.name for p in run_figures(run_dir)]
+        manifest["figures"] = [p.name for p in run_figures(store.run_dir)]
         store.write_manifest(manifest)
+    return store.run_dir
+
+
+def _new_run_dir(results_root, scenario: Scenario, digest: str, seed: int | None) -> Path:
+    root_seed = scenario.run.seed if seed is None else seed
+    return Path(results_root) / scenario.metadata.name / run_folder_name(digest, root_seed)
+
+
+def _resume_dir(scenario: Scenario, out, results_root) -> Path:
+    if out:
+        return Path(out)
+    root = Path(results_root) / scenario.metadata.name
+    run_dir = latest_run_dir(root)
+    if run_dir is None:
+        raise RunError(f"nothing to resume: no run of '{scenario.metadata.name}' under {root}")
     return run_dir
+
+
+def _resumable(store: RunStore, digest: str, replications, seed, allow_code_change) -> dict:
+    """The manifest of the run to resume, once everything that must match does."""
+    manifest = read_manifest(store.run_dir, "run")
+    where = store.run_dir
+    if manifest["config_hash"] != digest:
+        raise RunError(
+            f"cannot resume {where}: the scenario changed since it started "
+            f"(config hash {manifest['config_hash'][:12]} vs {digest[:12]})"
+        )
+    if seed is not None and seed != manifest["root_seed"]:
+        raise RunError(f"cannot resume {where}: it uses seed {manifest['root_seed']}, not {seed}")
+    if replications is not None and replications != manifest["replications"]:
+        raise RunError(
+            f"cannot resume {where}: its target is {manifest['replications']} replications, "
+            f"not {replications} (leave out -n to finish it)"
+        )
+    ran, now = manifest.get("code", {}).get("source_hash"), code_identity()["source_hash"]
+    if ran != now:
+        if not allow_code_change:
+            raise RunError(
+                f"cannot resume {where}: the model code changed since it started (source hash "
+                f"{str(ran)[:12]} vs {now[:12]}); start a new run, or pass --allow-code-change "
+                "to mix results of both versions"
+            )
+        manifest.setdefault("code_changes", []).append({"at": now_iso(), "from": ran, "to": now})
+        manifest["code"] = code_identity()
+    return manifest
 
 
 def _kpi_names(scenario: Scenario) -> set[str]:
@@ -159,46 +275,14 @@ def _kpi_names(scenario: Scenario) -> set[str]:
     return set(KPI_COLUMNS) | {f"complete_day_{p.name}" for p in scenario.forces.phases}
 
 
-def _prepare(scenario, n, root_seed, digest, out, results_root, resume):
-    root = Path(results_root)
-    if resume:
-        run_dir = Path(out) if out else latest_run_dir(root / scenario.metadata.name)
-        if run_dir is None or not (run_dir / "manifest.json").is_file():
-            raise RunError(f"nothing to resume: no run of '{scenario.metadata.name}' under {root}")
-        manifest = RunStore(run_dir).read_manifest()
-        if manifest.get("config_hash") != digest:
-            raise RunError(
-                f"cannot resume {run_dir}: the scenario changed since it started "
-                f"(config hash {manifest.get('config_hash', '?')[:12]} vs {digest[:12]})"
-            )
-        if manifest.get("root_seed") != root_seed:
-            raise RunError(
-                f"cannot resume {run_dir}: it used seed "
-                f"{manifest.get('root_seed')}, not {root_seed}"
-            )
-        return run_dir, manifest
-    run_dir = Path(out) if out else root / scenario.metadata.name / run_folder_name(digest)
-    if (run_dir / "manifest.json").exists():
-        raise RunError(f"{run_dir} already holds a run; use --resume or another --out")
-    manifest: dict[str, Any] = {
-        "manifest_version": MANIFEST_VERSION,
-        "scenario": scenario.metadata.name,
-        "description": scenario.metadata.description,
-        "config_hash": digest,
-        "config": scenario.model_dump(mode="json"),
-        "root_seed": root_seed,
-        "replications": n,
-    }
-    return run_dir, manifest
-
-
-def _execute(scenario, seed, todo, store, executor, jobs, scheduler, progress) -> None:
+def _execute(scenario, seed, todo, store, session, progress) -> None:
     if not todo:
         return
     from tqdm import tqdm
 
     from sim.experiment.tasks import run_chunk
 
+    executor, jobs, scheduler = session["executor"], session["jobs"], session["scheduler"]
     show = sys.stderr.isatty() if progress is None else progress
     stage_in = None if scheduler else store.run_dir  # see sim.experiment.tasks
     size = chunk_size(len(todo), jobs)

@@ -1,16 +1,23 @@
-"""The result store: one folder per run, written so that a crash never loses finished work.
+"""The result store: one folder per run, written so that a crash never loses finished work
+and a damaged or foreign file is never read as a result.
 
 Layout of ``results/<scenario>/<run-id>/``::
 
     manifest.json              provenance and status (written atomically)
+    commits.jsonl              one line per finished chunk: every part's size and checksum
+    .lock                      the writer's lock (sim.experiment.lock)
     <table>.parquet/           one Parquet dataset per table, readable with
         part-000000-000009.parquet   pandas.read_parquet(run_dir / "<table>.parquet")
 
 Each chunk of replications is written table by table, each part to a hidden temporary
-name (``stage_chunk``, by the worker that simulated it when it shares the disk), then renamed
-into place by the run's process (``commit_chunk``); ``kpis`` goes last, so a chunk counts as
-done exactly when its ``kpis`` part exists. Parquet readers skip hidden files, so a partial
-file is never visible under a final name. Resuming deletes the parts of unfinished chunks.
+name (``stage_chunk``, by the worker that simulated it when it shares the disk), renamed
+into place by the run's process, then recorded in the journal (``commit_chunk``): a chunk
+is done exactly when its journal line exists (``sim.experiment.journal``). Parquet readers
+skip hidden files, so a partial file is never visible under a final name.
+
+A store only ever deletes names it writes itself (staged parts, parts of its own tables
+that no journal line names), and only in a folder it created (``create``) and holds the
+lock of.
 """
 
 from __future__ import annotations
@@ -18,13 +25,26 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import re
 import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sim.experiment.executors import RunError
+from sim.experiment.journal import (
+    JOURNAL,
+    PART,
+    STAGED,
+    Commit,
+    Part,
+    append_commit,
+    damaged,
+    digest_bytes,
+    read_journal,
+    rewrite_journal,
+)
+from sim.experiment.lock import LOCK, FolderLock
 from sim.experiment.provenance import now_iso
 
 if TYPE_CHECKING:  # imported where used: a pool's parent only renames parts
@@ -33,25 +53,35 @@ if TYPE_CHECKING:  # imported where used: a pool's parent only renames parts
 
 COMMIT_TABLE = "kpis"
 FILTERED_COLUMNS = ("replication", "day", "start_day", "depart_day")
-_PART = re.compile(r"^part-(\d{6})-(\d{6})\.parquet$")
+
+
+class Terminated(KeyboardInterrupt):
+    """The run's process was asked to stop (SIGTERM): handled like an interrupt."""
+
+
+class DamagedRun(RuntimeError):
+    """Committed results that are missing or changed on disk."""
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file and a rename."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+    """Write ``data`` to ``path`` through a unique temporary file and a rename."""
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp")
+    try:
+        with open(tmp, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def atomic_write_json(path: Path, payload: dict[str, Any]) -> None:
     atomic_write_bytes(path, (json.dumps(payload, indent=2, default=str) + "\n").encode())
 
 
-def write_parquet(table: pa.Table, path: Path) -> None:
-    """Write one table part, with encodings chosen for speed (docs/performance.md).
+def parquet_bytes(table: pa.Table) -> bytes:
+    """One table part as Parquet, with encodings chosen for speed (docs/performance.md).
 
     Only names and the replication number are dictionary-encoded (floats and counts rarely
     repeat enough to pay for a dictionary), statistics are kept for the columns readers
@@ -61,13 +91,15 @@ def write_parquet(table: pa.Table, path: Path) -> None:
     import pyarrow.parquet as pq
 
     names = [f.name for f in table.schema if pa.types.is_string(f.type)]
+    sink = pa.BufferOutputStream()
     pq.write_table(
         table,
-        path,
+        sink,
         compression="lz4",
         use_dictionary=[*names, "replication"],
         write_statistics=[c for c in FILTERED_COLUMNS if c in table.column_names],
     )
+    return sink.getvalue().to_pybytes()
 
 
 def part_name(first: int, last: int) -> str:
@@ -79,8 +111,12 @@ class Staged:
     """A chunk written under hidden temporary names, waiting to be committed."""
 
     token: str
-    tables: tuple[str, ...]
+    parts: tuple[Part, ...]  # with their final names, sizes and checksums
     seconds: float  # spent writing them
+
+    @property
+    def tables(self) -> tuple[str, ...]:
+        return tuple(p.table for p in self.parts)
 
     @staticmethod
     def name(first: int, last: int, token: str) -> str:
@@ -99,24 +135,55 @@ class RunStore:
     def manifest_path(self) -> Path:
         return self.run_dir / "manifest.json"
 
+    def create(self) -> None:
+        """Claim a new folder: it must not exist (two runs can never share one)."""
+        self.run_dir.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.run_dir.mkdir()
+        except FileExistsError:
+            what = "a run" if self.manifest_path.exists() else "files this run did not write"
+            raise RunError(
+                f"{self.run_dir} already exists and holds {what}; a new run needs a new "
+                "folder (use --resume to finish a run in it)"
+            ) from None
+
+    def lock(self) -> FolderLock:
+        return FolderLock(self.run_dir)
+
+    def remove(self) -> None:
+        """Delete a folder this store created and wrote nothing lasting to (a failed start)."""
+        if not self.run_dir.is_dir():
+            return
+        own = {"manifest.json", JOURNAL, LOCK}
+        for path in self.run_dir.iterdir():
+            if path.name in own or STAGED.match(path.name):
+                path.unlink()
+            elif path.is_dir() and path.name.endswith(".parquet"):
+                self._discard_in(path, keep=set())
+                with contextlib.suppress(OSError):
+                    path.rmdir()
+        with contextlib.suppress(OSError):  # anything else there is not ours to delete
+            self.run_dir.rmdir()
+
     def read_manifest(self) -> dict[str, Any]:
         return json.loads(self.manifest_path.read_text())
 
     def write_manifest(self, manifest: dict[str, Any]) -> None:
-        self.run_dir.mkdir(parents=True, exist_ok=True)
         atomic_write_json(self.manifest_path, manifest)
 
     @contextlib.contextmanager
     def recording_status(self, manifest: dict[str, Any]):
-        """Mark the manifest 'interrupted' or 'failed' (and write it) if the body raises."""
+        """Mark the manifest 'interrupted', 'terminated' or 'failed' if the body raises."""
         try:
             yield
-        except KeyboardInterrupt:
-            manifest.update(status="interrupted", finished_at=now_iso())
-            self.write_manifest(manifest)
-            raise
-        except BaseException:
-            manifest.update(status="failed", finished_at=now_iso())
+        except BaseException as exc:
+            status = {Terminated: "terminated", KeyboardInterrupt: "interrupted"}.get(
+                type(exc), "failed"
+            )
+            manifest.update(status=status, finished_at=now_iso())
+            if status == "failed":
+                manifest["error"] = f"{type(exc).__name__}: {exc}"[:2000]
+            manifest["completed_replications"] = len(self.completed())
             self.write_manifest(manifest)
             raise
 
@@ -140,58 +207,94 @@ class RunStore:
         """
         began = time.perf_counter()
         token = uuid.uuid4().hex[:12]
+        parts = []
         for table, data in tables.items():
             folder = self.run_dir / f"{table}.parquet"
-            folder.mkdir(parents=True, exist_ok=True)
-            tmp = folder / Staged.name(first, last, token)
-            write_parquet(data, tmp)
-            with open(tmp, "rb") as handle:
+            folder.mkdir(exist_ok=True)
+            payload = parquet_bytes(data)
+            with open(folder / Staged.name(first, last, token), "wb") as handle:
+                handle.write(payload)
+                handle.flush()
                 os.fsync(handle.fileno())
-        return Staged(token, tuple(tables), time.perf_counter() - began)
+            parts.append(Part(table, part_name(first, last), len(payload), digest_bytes(payload)))
+        return Staged(token, tuple(parts), time.perf_counter() - began)
 
     def commit_chunk(self, first: int, last: int, staged: Staged) -> None:
-        """Rename a staged chunk into place, ``kpis`` last: the chunk is then complete."""
+        """Rename a staged chunk into place, then record it: the chunk is then complete."""
         if COMMIT_TABLE not in staged.tables:
             raise RuntimeError(f"chunk {first}-{last} staged without its '{COMMIT_TABLE}' table")
         self.write_seconds += staged.seconds
-        name = part_name(first, last)
-        for table in sorted(staged.tables, key=lambda t: t == COMMIT_TABLE):
-            folder = self.run_dir / f"{table}.parquet"
-            os.replace(folder / Staged.name(first, last, staged.token), folder / name)
+        for part in staged.parts:
+            folder = self.run_dir / f"{part.table}.parquet"
+            os.replace(folder / Staged.name(first, last, staged.token), folder / part.name)
+        append_commit(self.run_dir, Commit(first, last, staged.parts))
+
+    def commits(self) -> list[Commit]:
+        return read_journal(self.run_dir)
 
     def completed(self) -> set[int]:
-        """Replications whose chunk is complete."""
-        done: set[int] = set()
-        folder = self.run_dir / f"{COMMIT_TABLE}.parquet"
-        if folder.is_dir():
-            for path in folder.iterdir():
-                match = _PART.match(path.name)
-                if match:
-                    done.update(range(int(match[1]), int(match[2]) + 1))
-        return done
+        """Replications whose chunk is committed."""
+        return {rep for commit in self.commits() for rep in commit.replications}
 
-    def discard_unfinished(self) -> None:
-        """Remove temporary files and parts of chunks that never committed."""
-        committed = {
-            p.name for p in (self.run_dir / f"{COMMIT_TABLE}.parquet").glob("part-*.parquet")
+    def problems(self) -> list[str]:
+        """What is wrong with the committed parts, one line each (empty when intact)."""
+        return [
+            f"{part.table}.parquet/{part.name}: {problem}"
+            for _, part, problem in damaged(self.run_dir, self.commits())
+        ]
+
+    def recover(self) -> list[str]:
+        """Before resuming (lock held): drop chunks with a missing or damaged part (their
+        replications run again) and remove what no commit names. Returns what it dropped."""
+        commits = self.commits()
+        bad = {
+            id(commit): f"{part.table}.parquet/{part.name}: {problem}"
+            for commit, part, problem in damaged(self.run_dir, commits)
         }
+        kept = [c for c in commits if id(c) not in bad]
+        rewrite_journal(self.run_dir, kept)  # also drops a torn last line
+        names = {(p.table, p.name) for c in kept for p in c.parts}
         for folder in self.run_dir.glob("*.parquet"):
-            for path in folder.iterdir():
-                if path.name.endswith(".tmp") or path.name not in committed:
-                    path.unlink()
+            if folder.is_dir():
+                table = folder.name.removesuffix(".parquet")
+                self._discard_in(folder, keep={n for t, n in names if t == table})
+        return [
+            f"{reason}: replications {c.first}-{c.last} run again"
+            for c in commits
+            if (reason := bad.get(id(c)))
+        ]
+
+    @staticmethod
+    def _discard_in(folder: Path, keep: set[str]) -> None:
+        """Remove the store's own files in a table folder, except the parts in ``keep``."""
+        for path in folder.iterdir():
+            if STAGED.match(path.name) or (PART.match(path.name) and path.name not in keep):
+                path.unlink()
 
     def table_names(self) -> list[str]:
-        return sorted(p.name.removesuffix(".parquet") for p in self.run_dir.glob("*.parquet"))
+        return sorted({part.table for commit in self.commits() for part in commit.parts})
+
+    def table_parts(self, name: str) -> list[Path]:
+        """The committed parts of table ``name``, checked against the journal."""
+        parts = [p for c in self.commits() for p in c.parts if p.table == name]
+        if not parts:
+            raise KeyError(f"{self.run_dir} has no table '{name}' (has: {self.table_names()})")
+        problems = [
+            f"{p.table}.parquet/{p.name}: {why}" for p in parts if (why := p.problem(self.run_dir))
+        ]
+        if problems:
+            raise DamagedRun(
+                f"{self.run_dir} is damaged ({len(problems)} part(s), first: {problems[0]}); "
+                "'withdrawal-sim verify' lists them, --resume runs their replications again"
+            )
+        return [p.path(self.run_dir) for p in sorted(parts, key=lambda p: p.name)]
 
     def read_table(self, name: str) -> pd.DataFrame:
-        folder = self.run_dir / f"{name}.parquet"
-        if not folder.exists():
-            raise KeyError(f"{self.run_dir} has no table '{name}' (has: {self.table_names()})")
-        import pandas as pd
+        import pyarrow.parquet as pq
 
         from sim.tables import DATE, TABLES
 
-        frame = pd.read_parquet(folder)
+        frame = pq.ParquetDataset(self.table_parts(name)).read().to_pandas()
         # Parquet keeps timestamps in milliseconds at the coarsest; the tables use seconds
         for column, dtype in TABLES.get(name, {}).items():
             if dtype == DATE and column in frame:

@@ -18,6 +18,7 @@ only what is missing, point by point.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import hashlib
 import io
@@ -38,7 +39,8 @@ from sim.config.schema.sweep import Sweep, SweepFile
 from sim.config.yaml_source import read_yaml
 from sim.experiment.designs import design_points
 from sim.experiment.executors import default_jobs, run_tasks, warm_up
-from sim.experiment.provenance import git_commit, now_iso, versions
+from sim.experiment.manifest import MANIFEST_VERSION, read_manifest
+from sim.experiment.provenance import code_identity, now_iso, versions
 from sim.experiment.runner import (
     RunError,
     chunk_size,
@@ -49,6 +51,7 @@ from sim.experiment.runner import (
 from sim.experiment.store import RunStore, atomic_write_bytes
 from sim.experiment.tasks import run_point_chunk
 
+POINTS = "points.parquet"
 SWEEP_TABLES = ("kpis", "posture", "daily")
 """Tables kept per point: enough for KPI and time-series sensitivity, small enough for many
 points (a sweep is for comparing points; run the scenario itself for the full tables)."""
@@ -118,9 +121,14 @@ def run_sweep(
     out: str | Path | None = None,
     results_root: str | Path = "results",
     resume: bool = False,
+    allow_code_change: bool = False,
     progress: bool | None = None,
 ) -> Path:
-    """Run every design point of the sweep file at ``path``; return the sweep's folder."""
+    """Run every design point of the sweep file at ``path``; return the sweep's folder.
+
+    ``resume`` finishes the sweep in ``out`` (or the latest of this sweep) as a run's resume
+    does: same target, damaged parts run again, code changes refused unless allowed.
+    """
     warm_up(executor, jobs or default_jobs(), scheduler)
     sweep = load_sweep(path)
     base_path = (Path(path).parent / sweep.scenario).resolve()
@@ -137,75 +145,125 @@ def run_sweep(
     base = load_scenario(base_path)
     points = design_points(sweep)
     scenarios = point_scenarios(sweep, base_path, points)
-    n = replications or sweep.replications
     jobs = jobs or default_jobs()
     digest = _sweep_hash(sweep, base)
     root = Path(results_root) / "sweeps" / sweep.name
-    sweep_dir = _sweep_dir(out, root, digest, resume)
+    session = {"executor": executor, "jobs": jobs, "scheduler": scheduler, **code_identity()}
+    if resume:
+        sweep_dir = Path(out) if out else latest_run_dir(root)
+        if sweep_dir is None:
+            raise RunError(f"nothing to resume: no sweep '{sweep.name}' under {root}")
+        read_manifest(sweep_dir, "sweep")  # a clear error before touching anything else
+        store = RunStore(sweep_dir)
+        with store.lock():
+            manifest = _resumable(store, digest, replications, allow_code_change)
+            return _run(store, scenarios, manifest, session, scheduler, progress, fresh=False)
+    sweep_dir = Path(out) if out else root / run_folder_name(digest, sweep.seed)
     store = RunStore(sweep_dir)
-    manifest = store.read_manifest() if resume else {}
-    if resume and manifest.get("sweep_hash") != digest:
-        raise RunError(f"cannot resume {sweep_dir}: the sweep or its scenario changed")
-    manifest.update(
-        kind="sweep",
-        sweep=sweep.model_dump(mode="json"),
-        sweep_hash=digest,
-        base_scenario=str(base_path),
-        base_config_hash=config_hash(base),
-        root_seed=sweep.seed,
-        replications=n,
-        points=len(points),
-        status="running",
-        started_at=now_iso(),
-        versions=versions(),
-        git_commit=git_commit(base_path.parent),
-        executor=executor,
-        jobs=jobs,
-        tables=list(SWEEP_TABLES),
-    )
+    store.create()
+    manifest = {
+        "manifest_version": MANIFEST_VERSION,
+        "kind": "sweep",
+        "sweep": sweep.model_dump(mode="json"),
+        "sweep_hash": digest,
+        "base_scenario": str(base_path),
+        "base_config_hash": config_hash(base),
+        "root_seed": sweep.seed,
+        "replications": replications or sweep.replications,
+        "points": len(points),
+        "tables": list(SWEEP_TABLES),
+        "code": code_identity(),
+        "git_commit": session["git_commit"],
+        "versions": versions(),
+        "status": "running",
+        "sessions": [],
+    }
+    with store.lock():
+        try:
+            buffer = io.BytesIO()
+            points.to_parquet(buffer, index=False)
+            atomic_write_bytes(sweep_dir / POINTS, buffer.getvalue())
+            return _run(store, scenarios, manifest, session, scheduler, progress, fresh=True)
+        except Exception:
+            if not any(RunStore(point_dir(sweep_dir, p)).completed() for p in scenarios):
+                _remove_sweep(store, scenarios)
+            raise
+
+
+def _resumable(store: RunStore, digest: str, replications: int | None, allow_code_change) -> dict:
+    """The manifest of the sweep to resume, once everything that must match does."""
+    manifest = read_manifest(store.run_dir, "sweep")
+    where = store.run_dir
+    if manifest["sweep_hash"] != digest:
+        raise RunError(f"cannot resume {where}: the sweep or its scenario changed since it started")
+    if replications is not None and replications != manifest["replications"]:
+        raise RunError(
+            f"cannot resume {where}: its target is {manifest['replications']} replications per "
+            f"point, not {replications} (leave out -n to finish it)"
+        )
+    ran, now = manifest.get("code", {}).get("source_hash"), code_identity()["source_hash"]
+    if ran != now:
+        if not allow_code_change:
+            raise RunError(
+                f"cannot resume {where}: the model code changed since it started (source hash "
+                f"{str(ran)[:12]} vs {now[:12]}); start a new sweep, or pass --allow-code-change "
+                "to mix results of both versions"
+            )
+        manifest.setdefault("code_changes", []).append({"at": now_iso(), "from": ran, "to": now})
+        manifest["code"] = code_identity()
+    return manifest
+
+
+def _run(store, scenarios, manifest, session, scheduler, progress, *, fresh: bool) -> Path:
+    """Run what every point still lacks, recording this session (lock held)."""
+    stores = {point: RunStore(point_dir(store.run_dir, point)) for point in scenarios}
+    repaired = []
+    for point, point_store in stores.items():
+        point_store.run_dir.mkdir(parents=True, exist_ok=True)
+        if not fresh:
+            repaired += [f"point {point}: {line}" for line in point_store.recover()]
+    session.update(kind="start" if fresh else "resume", started_at=now_iso(), repaired=repaired)
+    manifest["sessions"].append(session)
+    manifest.update(status="running", started_at=manifest.get("started_at") or now_iso())
+    manifest.pop("finished_at", None)
     store.write_manifest(manifest)
-    buffer = io.BytesIO()
-    points.to_parquet(buffer, index=False)
-    atomic_write_bytes(sweep_dir / "points.parquet", buffer.getvalue())
     began = time.perf_counter()
     with store.recording_status(manifest):
-        _execute(scenarios, sweep.seed, n, sweep_dir, executor, jobs, scheduler, progress)
+        _execute(
+            scenarios, manifest["root_seed"], manifest["replications"], stores, session, progress
+        )
+    elapsed = round(time.perf_counter() - began, 3)
+    session.update(finished_at=now_iso(), seconds=elapsed)
     manifest.update(
         status="complete",
         finished_at=now_iso(),
-        elapsed_seconds=round(time.perf_counter() - began, 3),
+        elapsed_seconds=round(manifest.get("elapsed_seconds", 0.0) + elapsed, 3),
     )
     store.write_manifest(manifest)
-    return sweep_dir
+    return store.run_dir
 
 
-def _sweep_dir(out, root: Path, digest: str, resume: bool) -> Path:
-    if resume:
-        if out:
-            return Path(out)
-        latest = latest_run_dir(root)
-        if latest is None:
-            raise RunError(f"nothing to resume under {root}")
-        return latest
-    sweep_dir = Path(out) if out else root / run_folder_name(digest)
-    if (sweep_dir / "manifest.json").exists():
-        raise RunError(f"{sweep_dir} already holds a sweep; use --resume or another --out")
-    return sweep_dir
+def _remove_sweep(store: RunStore, scenarios) -> None:
+    """Delete a sweep folder that failed before any point finished a chunk."""
+    for point in scenarios:
+        RunStore(point_dir(store.run_dir, point)).remove()
+    with contextlib.suppress(OSError):
+        (store.run_dir / "points").rmdir()
+    (store.run_dir / POINTS).unlink(missing_ok=True)
+    store.remove()
 
 
 def point_dir(sweep_dir: Path, point: int) -> Path:
     return sweep_dir / "points" / f"p{point:06d}"
 
 
-def _execute(scenarios, seed, n, sweep_dir, executor, jobs, scheduler, progress) -> None:
+def _execute(scenarios, seed, n, stores, session, progress) -> None:
     from tqdm import tqdm
 
-    stores = {point: RunStore(point_dir(sweep_dir, point)) for point in scenarios}
+    executor, jobs, scheduler = session["executor"], session["jobs"], session["scheduler"]
     tasks = []
     for point, scenario in scenarios.items():
         store = stores[point]
-        store.run_dir.mkdir(parents=True, exist_ok=True)
-        store.discard_unfinished()
         todo = sorted(set(range(n)) - store.completed())
         size = chunk_size(max(len(todo), 1) * len(scenarios), jobs)
         stage_in = None if scheduler else store.run_dir  # see sim.experiment.tasks
@@ -223,7 +281,8 @@ def _execute(scenarios, seed, n, sweep_dir, executor, jobs, scheduler, progress)
 def load_sweep_results(sweep_dir: str | Path, table: str = "kpis") -> pd.DataFrame:
     """One table of every point, with a ``point`` column, joined to the parameter values."""
     sweep_dir = Path(sweep_dir)
-    points = pd.read_parquet(sweep_dir / "points.parquet")
+    read_manifest(sweep_dir, "sweep")
+    points = pd.read_parquet(sweep_dir / POINTS)
     frames = []
     for point in points["point"]:
         store = RunStore(point_dir(sweep_dir, int(point)))
