@@ -227,19 +227,19 @@ def run(
         progress=False if quiet else None,
         plots=not no_plots,
     )
-    if not quiet:
-        from sim.experiment.results import load_results
+    from sim.experiment.results import load_results
 
-        m = load_results(run_dir).manifest
-        last = m["sessions"][-1]
+    m = load_results(run_dir).manifest
+    last = m["sessions"][-1]
+    for line in last["repaired"]:  # always said: results were damaged
+        click.echo(f"repaired: {line}", err=True)
+    if not quiet:
         if last["kind"] == "resume" and not last["replications_run"] and not last["repaired"]:
             click.echo(
                 f"{m['scenario']}: nothing to do, the run is complete "
                 f"({m['completed_replications']} replications, seed {m['root_seed']}) -> {run_dir}"
             )
             return
-        for line in last["repaired"]:
-            click.echo(f"repaired: {line}")
         click.echo(
             f"{m['scenario']}: {m['completed_replications']} replications, seed "
             f"{m['root_seed']}, {last['seconds']:.1f} s ({m['stop_reason']}) -> {run_dir}"
