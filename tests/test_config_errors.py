@@ -1,8 +1,9 @@
 """Bad scenarios are reported as one line per problem, with file:line, key path and a hint.
 
-Every case is a small file that ``extends:`` the shipped baseline (by absolute path) and gets
-one thing wrong, or a bad ``--set``. The line a problem must point at is marked in the case's
-text with ``# <--``; the CLI must exit 2 without a traceback.
+Every case is a small file that ``extends:`` the shipped baseline (by a relative path, since
+absolute ones are refused) and gets one thing wrong, or a bad ``--set``. The line a problem
+must point at is marked in the case's text with ``# <--``; the CLI must exit 2 without a
+traceback.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from sim.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 BASELINE = ROOT / "scenarios" / "baseline.yaml"
-EXTENDS = f"extends: {BASELINE}\n"
+BASE_TOKEN = "@BASELINE"  # replaced by the baseline's path relative to the test folder
+EXTENDS = f"extends: {BASE_TOKEN}\n"
 MARK = "# <--"
 
 
@@ -204,7 +206,7 @@ forces:
         hint="extends cycle: a.yaml -> b.yaml -> a.yaml",
     ),
     "missing_extends_file": Case(
-        {"bad.yaml": f"extends:  # <--\n  - {BASELINE}\n  - variants/nosuch.yaml\n"},
+        {"bad.yaml": f"extends:  # <--\n  - {BASE_TOKEN}\n  - variants/nosuch.yaml\n"},
         "extends",
         hint="extended file not found: variants/nosuch.yaml",
     ),
@@ -403,6 +405,12 @@ threats:
 }
 
 
+def _write(folder: Path, name: str, text: str) -> None:
+    """Write a case's file, its ``extends`` of the baseline made relative to ``folder``."""
+    relative = os.path.relpath(BASELINE, folder)
+    (folder / name).write_text(text.replace(BASE_TOKEN, relative), encoding="utf-8")
+
+
 def _marked_line(text: str) -> int:
     lines = [i for i, line in enumerate(text.splitlines(), start=1) if MARK in line]
     assert len(lines) == 1, "each case marks exactly one line"
@@ -415,7 +423,7 @@ def test_bad_scenario_is_reported_at_its_key(case: Case, tmp_path, monkeypatch):
     texts = {}
     for name, text in case.files.items():
         texts[name] = _resolved_copy() if text == "@resolved" else text
-        (tmp_path / name).write_text(texts[name], encoding="utf-8")
+        _write(tmp_path, name, texts[name])
     first = next(iter(case.files))
     args = ["validate", first]
     for expression in case.sets:
@@ -450,8 +458,10 @@ def test_at_least_the_required_cases():
 
 def test_every_problem_in_a_file_is_reported(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "bad.yaml").write_text(
-        EXTENDS + "run: {seed: -1, replications: 0}\nclock: {record_interval_days: 0}\n"
+    _write(
+        tmp_path,
+        "bad.yaml",
+        EXTENDS + "run: {seed: -1, replications: 0}\nclock: {record_interval_days: 0}\n",
     )
     result = CliRunner().invoke(main, ["validate", "bad.yaml"])
     assert result.exit_code == 2
@@ -467,8 +477,8 @@ def test_every_problem_in_a_file_is_reported(tmp_path, monkeypatch):
 
 def test_validate_reports_every_file(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "good.yaml").write_text(EXTENDS)
-    (tmp_path / "bad.yaml").write_text(EXTENDS + "run: {sed: 1}\n")
+    _write(tmp_path, "good.yaml", EXTENDS)
+    _write(tmp_path, "bad.yaml", EXTENDS + "run: {sed: 1}\n")
     result = CliRunner().invoke(main, ["validate", "good.yaml", "bad.yaml"])
     assert result.exit_code == 2
     assert "ok: good.yaml (baseline)" in result.output
@@ -526,7 +536,7 @@ def _environment() -> dict[str, str]:
 
 
 def test_command_exits_2_without_traceback(tmp_path):
-    (tmp_path / "bad.yaml").write_text(EXTENDS + "forces:\n  roles: [advisers, trainers\n")
+    _write(tmp_path, "bad.yaml", EXTENDS + "forces:\n  roles: [advisers, trainers\n")
     done = subprocess.run(
         [_command(), "validate", "bad.yaml"],
         cwd=tmp_path,
@@ -541,8 +551,10 @@ def test_command_exits_2_without_traceback(tmp_path):
 
 
 def test_run_of_a_bad_scenario_leaves_no_results(tmp_path):
-    (tmp_path / "bad.yaml").write_text(
-        EXTENDS + "threats:\n  processes:\n    - name: al_qaim_aq\n      rate_per_day: -1\n"
+    _write(
+        tmp_path,
+        "bad.yaml",
+        EXTENDS + "threats:\n  processes:\n    - name: al_qaim_aq\n      rate_per_day: -1\n",
     )
     out = tmp_path / "results" / "run"
     done = subprocess.run(

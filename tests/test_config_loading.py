@@ -288,3 +288,50 @@ def test_round_trip_keeps_overrides(tmp_path):
     resolved.write_text(scenario_to_yaml(original), encoding="utf-8")
     assert load_scenario(resolved) == original
     assert load_scenario(resolved) != load_scenario(BASELINE)
+
+
+# -- bounded reading keeps what YAML is for -------------------------------------------------------
+
+
+def test_aliases_and_merge_keys_within_the_bounds_still_load(tmp_path):
+    (tmp_path / "a.yaml").write_text(
+        "shared: &handling {distribution: exponential, mean: 1.5}\n"
+        "base: &base {x: 1, y: 2}\n"
+        "first: {h: *handling}\n"
+        "second: {<<: *base, y: 3}\n"
+        "items: [{name: one, h: *handling}]\n"
+    )
+    data, positions = load_raw(tmp_path / "a.yaml")
+    assert (
+        data["first"]["h"] == data["items"][0]["h"] == {"distribution": "exponential", "mean": 1.5}
+    )
+    assert data["second"] == {"x": 1, "y": 3}
+    assert positions[("items", "one", "h")].line == 5
+
+
+def test_numbers_are_strict_but_an_integer_is_a_number():
+    scenario = load_scenario(BASELINE, ["threats.processes.al_qaim_aq.rate_per_day=1"])
+    rate = next(p for p in scenario.threats.processes if p.name == "al_qaim_aq").rate_per_day
+    assert rate == 1.0 and isinstance(rate, float)
+    for value in ("true", "'1'", "1.0e+0x"):
+        with pytest.raises(ScenarioError):
+            load_scenario(BASELINE, [f"threats.processes.al_qaim_aq.rate_per_day={value}"])
+
+
+def test_set_refuses_a_duplicate_key_instead_of_keeping_the_last():
+    with pytest.raises(ScenarioError) as caught:
+        load_raw(BASELINE, ["metadata={name: a, name: b}"])
+    [problem] = caught.value.problems
+    assert problem.path == ("metadata", "name") and problem.message == "duplicate key"
+
+
+def test_an_error_lists_at_most_fifty_problems_then_counts_the_rest():
+    from sim.config.errors import MAX_PROBLEMS_SHOWN, Omitted, Position, Problem
+
+    many = [Problem(Position("f.yaml", i, 1), ("k",), "bad") for i in range(1, 131)]
+    error = ScenarioError(many)
+    assert len(error.problems) == MAX_PROBLEMS_SHOWN + 1
+    assert str(error.problems[-1]) == "... and 80 more problems"
+    again = ScenarioError([*error.problems, *many[:60]])  # e.g. validate, over several files
+    assert isinstance(again.problems[-1], Omitted)
+    assert str(again.problems[-1]) == "... and 140 more problems"

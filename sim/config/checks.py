@@ -7,16 +7,29 @@ positions, so every problem can point at its line.
 from __future__ import annotations
 
 import itertools
+import math
 from collections import Counter
 from collections.abc import Iterable, Iterator
+from statistics import NormalDist
 
 from sim.config.errors import PathKey, suggestion
-from sim.config.schema import NHPP, Hawkes, Scenario, Step
+from sim.config.schema import NHPP, Fixed, Hawkes, LogNormal, Pareto, Poisson, Scenario, Step
 
 Found = Iterator[tuple[PathKey, str]]
 SHARE_TOLERANCE = 1e-6
 MAX_HORIZON_DAYS = 36_525  # 100 years: longer runs are almost surely a typo in a date
 MAX_MULTIPLIER = 1_000.0
+DAYS_PER_YEAR = 365.25
+# The largest severity one draw may give: a replication's severity_total, a sum over
+# incidents (ten times MAX_EXPECTED_INCIDENTS at most, in practice), then stays below the
+# largest float (1.8e308), so the tables hold no infinities.
+MAX_SEVERITY = 1e300
+# The extreme draws of sim.streams.BufferedDraws: numpy's random() gives k / 2**53, and a
+# draw of 0 is moved to 2**-54. Every severity is one inverse-CDF value of such a draw.
+SMALLEST_UNIFORM = 2.0**-54
+LARGEST_UNIFORM = 1.0 - 2.0**-53
+# Incidents expected in one replication: tables, memory and time grow with them.
+MAX_EXPECTED_INCIDENTS = 10_000_000
 
 
 def _unknown(name: str, known: Iterable[str], what: str) -> str:
@@ -233,6 +246,8 @@ def _threats(s: Scenario) -> Found:
                 proc.background_steps, (*at, "background_steps"), 0.0, MAX_MULTIPLIER
             )
             yield from _schedule(proc.branching_steps, (*at, "branching_steps"), 0.0, 0.999999)
+    for kind in t.incident_types:
+        yield from _severity(kind.severity, ("threats", "incident_types", kind.name, "severity"))
     m = t.modulation
     cap = m.iraqi_capacity
     if cap.enabled and cap.plan_end <= cap.plan_start:
@@ -240,6 +255,94 @@ def _threats(s: Scenario) -> Found:
     for partner, steps in m.coordination.levels.items():
         yield from _schedule(
             steps, ("threats", "modulation", "coordination", "levels", partner), 0, 1
+        )
+
+
+def _severity(spec: Fixed | LogNormal | Pareto, at: PathKey) -> Found:
+    """The largest severity any draw can give must be at most ``MAX_SEVERITY``.
+
+    Computed in logarithms (the value itself can overflow): a Pareto draw
+    x_min · u^(−1/(α−1)) is largest at the smallest u, a lognormal median · exp(σ z) at the
+    largest.
+    """
+    cap = math.log(MAX_SEVERITY)
+    if isinstance(spec, Fixed):
+        if spec.value > MAX_SEVERITY:
+            yield (*at, "value"), f"at most {MAX_SEVERITY:g} (got {spec.value:g})"
+        return
+    lognormal = isinstance(spec, LogNormal)
+    scale = math.log(spec.median if lognormal else spec.x_min)
+    z = NormalDist().inv_cdf(LARGEST_UNIFORM)
+    tail = -math.log(SMALLEST_UNIFORM)
+    largest = scale + (spec.sigma * z if lognormal else tail / (spec.alpha - 1.0))
+    if largest <= cap:
+        return
+    room = cap - scale
+    if room <= 0:
+        key = "median" if lognormal else "x_min"
+        fix = f"a smaller {key}"
+    elif lognormal:
+        key, fix = "sigma", f"a sigma of at most {math.floor(room / z * 1000) / 1000:g}"
+    else:
+        key, fix = "alpha", f"an alpha of at least {math.ceil((1 + tail / room) * 1000) / 1000:g}"
+    yield (
+        (*at, key),
+        f"draws reach about {_power(largest)}, above the limit {MAX_SEVERITY:g}; use {fix}",
+    )
+
+
+def _power(log_value: float) -> str:
+    """e**log_value written as a power of ten (the value itself may not be a float)."""
+    return f"1e{log_value / math.log(10):.0f}"
+
+
+def _trend_integral(trend_per_year: float, horizon: float) -> float:
+    """∫ max(0, 1 + trend · t / 365.25) dt over [0, horizon], the NHPP's trend factor."""
+    end = horizon if trend_per_year >= 0 else min(horizon, -DAYS_PER_YEAR / trend_per_year)
+    return end + trend_per_year * end**2 / (2.0 * DAYS_PER_YEAR)
+
+
+def _largest_step(steps: list[Step] | None) -> float:
+    return max((step.value for step in steps), default=1.0) if steps else 1.0
+
+
+def expected_incidents(s: Scenario) -> dict[str, float]:
+    """An upper estimate of each process's expected incidents in one replication.
+
+    The rate is taken at its largest modulation (the presence factors at zero personnel;
+    the other factors never exceed 1), its largest step and its seasonal peak throughout,
+    the NHPP trend integrated over the horizon, and a Hawkes background multiplied by the
+    mean cluster size 1 / (1 − n) at the largest branching ratio n.
+    """
+    m = s.threats.modulation
+    presence = math.prod(1.0 + f.effect for f in (m.coalition_iraq, m.coalition_syria) if f.enabled)
+    horizon = s.horizon_days
+    found = {}
+    for p in s.threats.processes:
+        factor = presence if p.modulated else 1.0
+        if isinstance(p, Poisson):
+            count = p.rate_per_day * horizon
+        elif isinstance(p, NHPP):
+            peak = (1.0 + p.seasonal_amplitude) * _largest_step(p.steps)
+            count = p.rate_per_day * peak * _trend_integral(p.trend_per_year, horizon)
+        else:
+            n = max((step.value for step in p.branching_steps or []), default=p.branching_ratio)
+            background = p.background_rate_per_day * _largest_step(p.background_steps)
+            count = background * horizon / (1.0 - min(n, 0.999999))
+        found[p.name] = count * factor
+    return found
+
+
+def _workload(s: Scenario) -> Found:
+    counts = expected_incidents(s)
+    total = sum(counts.values())
+    if total > MAX_EXPECTED_INCIDENTS:
+        name = max(counts, key=counts.get)
+        yield (
+            ("threats", "processes"),
+            f"about {total:.3g} incidents expected in one replication (estimated from the "
+            f"largest rates; '{name}' gives {counts[name]:.3g}); at most "
+            f"{MAX_EXPECTED_INCIDENTS:,}: lower the rates, trends or horizon",
         )
 
 
@@ -264,4 +367,6 @@ def semantic_problems(s: Scenario) -> list[tuple[PathKey, str]]:
     found: list[tuple[PathKey, str]] = []
     for check in (_clock, _forces, _border, _threats, _signals):
         found.extend(check(s))
+    if not found:  # the estimate assumes the rest is consistent (branching ratios below 1)
+        found.extend(_workload(s))
     return found

@@ -3,6 +3,10 @@
 Every problem names the file, the dotted key path, the line and column of that key and
 what was expected. Paths name list items by their ``name`` where they have one
 (``forces.sites.erbil.personnel``), because indices shift when files are merged.
+
+A hostile file can hold thousands of mistakes and keys or values megabytes long, so what
+is printed is bounded: text echoed from a file is clipped, and an error lists its first
+``MAX_PROBLEMS_SHOWN`` problems followed by one line counting the rest.
 """
 
 from __future__ import annotations
@@ -14,6 +18,9 @@ from dataclasses import dataclass
 
 PathKey = tuple[str | int, ...]
 _LINE_BREAKING = {"Cc", "Zl", "Zp"}  # control characters, line and paragraph separators
+MAX_PROBLEMS_SHOWN = 50  # enough to fix a file in one pass, few enough to read
+MAX_ECHO_CHARS = 60  # a value or key quoted from a file
+MAX_LINE_CHARS = 1_000  # one printed problem, whatever it quotes
 
 
 @dataclass(frozen=True)
@@ -37,16 +44,46 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        where = dotted(self.path) or "(top level)"
-        return one_line(f"{self.position}: {where}: {self.message}")
+        where = dotted(clip(str(part), MAX_ECHO_CHARS) for part in self.path) or "(top level)"
+        return one_line(clip(f"{self.position}: {where}: {self.message}", MAX_LINE_CHARS))
+
+
+@dataclass(frozen=True)
+class Omitted(Problem):
+    """Stands for the problems past ``MAX_PROBLEMS_SHOWN``: one line that counts them."""
+
+    count: int = 0
+
+    def __str__(self) -> str:
+        return f"... and {self.count:,} more problem{'s' if self.count > 1 else ''}"
+
+
+def omitted(count: int) -> Omitted:
+    return Omitted(Position(""), (), f"{count:,} more problems", count)
 
 
 class ScenarioError(Exception):
-    """A scenario that cannot be loaded; ``problems`` holds one entry per mistake."""
+    """A scenario that cannot be loaded; ``problems`` holds one entry per mistake, the first
+    ``MAX_PROBLEMS_SHOWN`` of them and then an ``Omitted`` counting the others."""
 
     def __init__(self, problems: Sequence[Problem]) -> None:
-        self.problems = list(problems)
+        listed = [p for p in problems if not isinstance(p, Omitted)]
+        hidden = sum(p.count for p in problems if isinstance(p, Omitted))
+        hidden += max(0, len(listed) - MAX_PROBLEMS_SHOWN)
+        self.problems: list[Problem] = listed[:MAX_PROBLEMS_SHOWN]
+        if hidden:
+            self.problems.append(omitted(hidden))
         super().__init__("\n".join(str(p) for p in self.problems))
+
+
+def clip(text: str, limit: int) -> str:
+    """``text``, cut to ``limit`` characters with an ellipsis when longer."""
+    return text if len(text) <= limit else f"{text[: limit - 1]}…"
+
+
+def echo(value: object) -> str:
+    """``repr`` of a value read from a file, clipped: quoted, never the whole of it."""
+    return clip(repr(value), MAX_ECHO_CHARS)
 
 
 def one_line(text: str) -> str:

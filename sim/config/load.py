@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import stat
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -24,27 +25,71 @@ from sim.config.errors import (
     Position,
     Problem,
     ScenarioError,
+    clip,
     position_of,
     suggestion,
 )
 from sim.config.merge import deep_merge
 from sim.config.pydantic_errors import problems_from_validation
 from sim.config.schema import Scenario
-from sim.config.yaml_source import item_key, read_yaml
+from sim.config.schema.common import YAML_SUFFIXES
+from sim.config.yaml_bounds import MAX_FILES, Budget
+from sim.config.yaml_source import item_key, parse_value, read_yaml
 
 Positions = dict[PathKey, Position]
+MAX_SHOWN_SET = 100  # characters of a --set option quoted in its problems
 
 
 def _shown(path: Path) -> str:
     try:
         return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
+    except (ValueError, OSError, RuntimeError):  # elsewhere, or a loop of symbolic links
         return str(path)
 
 
-def _resolve_file(path: Path, chain: tuple[Path, ...]) -> tuple[dict[str, Any], Positions]:
+def _not_a_file(path: Path) -> str | None:
+    """Why ``path`` cannot be read as a scenario file ("not found", ...), or ``None``."""
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        return "not found"
+    except OSError as exc:  # a loop of symbolic links, a name too long
+        return f"cannot be opened ({exc.strerror})"
+    if stat.S_ISDIR(mode):
+        return "is a directory"
+    if not stat.S_ISREG(mode):
+        return "is not a regular file"
+    return None
+
+
+def _parent_problem(parent: str, target: Path | None) -> str | None:
+    """Why ``extends: parent`` is refused: only relative paths to YAML files are followed,
+    so a scenario cannot make the tool read (and quote) any file of the system."""
+    if not parent.strip():
+        return "an empty path"
+    if Path(parent).is_absolute():
+        return f"'{clip(parent, 80)}' is an absolute path; give a path relative to this file"
+    if Path(parent).suffix.lower() not in YAML_SUFFIXES:
+        return f"'{clip(parent, 80)}' is not a .yaml or .yml file"
+    if target is None:
+        return f"cannot resolve '{clip(parent, 80)}' (a loop of symbolic links?)"
+    if target.suffix.lower() not in YAML_SUFFIXES:
+        return f"'{clip(parent, 80)}' leads to {_shown(target)}, not a .yaml or .yml file"
+    return None
+
+
+def _resolved(path: Path) -> Path | None:
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):  # RuntimeError: a loop of symbolic links (Python < 3.13)
+        return None
+
+
+def _resolve_file(
+    path: Path, chain: tuple[Path, ...], budget: Budget
+) -> tuple[dict[str, Any], Positions]:
     shown = _shown(path)
-    data, positions = read_yaml(path, shown)
+    data, positions = read_yaml(path, shown, budget)
     if not isinstance(data, dict):
         kind = type(data).__name__
         raise ScenarioError(
@@ -61,35 +106,40 @@ def _resolve_file(path: Path, chain: tuple[Path, ...]) -> tuple[dict[str, Any], 
     merged: dict[str, Any] = {}
     merged_positions: Positions = {}
     for parent in parents:
-        target = (path.parent / parent).resolve()
+        target = _resolved(path.parent / parent)
+        refused = _parent_problem(parent, target)
+        if refused:
+            raise ScenarioError([Problem(at, ("extends",), refused)])
         if target in chain:
             cycle = " -> ".join(_shown(p) for p in (*chain, target))
             raise ScenarioError([Problem(at, ("extends",), f"extends cycle: {cycle}")])
-        if not target.is_file():
+        missing = _not_a_file(target)
+        if missing:
+            message = f"extended file {missing}: {_shown(target)}"
+            raise ScenarioError([Problem(at, ("extends",), message)])
+        budget.files -= 1
+        if budget.files < 0:
             raise ScenarioError(
-                [Problem(at, ("extends",), f"extended file not found: {_shown(target)}")]
+                [Problem(at, ("extends",), f"more than {MAX_FILES} files to read (extends)")]
             )
-        parent_data, parent_positions = _resolve_file(target, (*chain, target))
+        parent_data, parent_positions = _resolve_file(target, (*chain, target), budget)
         merged = deep_merge(merged, parent_data)
         merged_positions.update(parent_positions)
     merged_positions.update({k: v for k, v in positions.items() if k != ("extends",)})
     return (deep_merge(merged, data) if data else merged), merged_positions
 
 
-def apply_override(data: dict[str, Any], expression: str, positions: Positions) -> None:
-    where = Position(f"--set {expression}")
+def apply_override(
+    data: dict[str, Any], expression: str, positions: Positions, budget: Budget | None = None
+) -> None:
+    where = Position(f"--set {clip(expression, MAX_SHOWN_SET)}")
     key, sep, raw = expression.partition("=")
     if not sep or not key.strip():
         raise ScenarioError([Problem(where, (), "expected --set dotted.key=value")])
     parts = key.strip().split(".")
     if not all(parts):
-        raise ScenarioError([Problem(where, (), f"empty key in '{key.strip()}'")])
-    try:
-        value = yaml.safe_load(raw)
-    except yaml.YAMLError:
-        value = raw
-    except (ValueError, TypeError, OverflowError):  # e.g. 2025-13-45, a date YAML cannot build
-        value = raw
+        raise ScenarioError([Problem(where, (), f"empty key in '{clip(key.strip(), 80)}'")])
+    value = parse_value(raw, where, tuple(parts), budget or Budget())
     node: Any = data
     path: list[str | int] = []
     for depth, part in enumerate(parts):
@@ -147,11 +197,13 @@ def _list_index(items: list[Any], part: str) -> int | None:
 def load_raw(path: str | Path, overrides: Sequence[str] = ()) -> tuple[dict[str, Any], Positions]:
     """Merged, overridden but not yet validated data, and where each key came from."""
     path = Path(path)
-    if not path.is_file():
-        raise ScenarioError([Problem(Position(_shown(path)), (), "file not found")])
-    data, positions = _resolve_file(path.resolve(), (path.resolve(),))
+    missing = _not_a_file(path)
+    if missing:
+        raise ScenarioError([Problem(Position(_shown(path)), (), f"file {missing}")])
+    budget = Budget()
+    data, positions = _resolve_file(path.resolve(), (path.resolve(),), budget)
     for expression in overrides:
-        apply_override(data, expression, positions)
+        apply_override(data, expression, positions, budget)
     return data, positions
 
 

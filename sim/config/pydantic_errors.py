@@ -8,7 +8,16 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from sim.config.errors import PathKey, Position, Problem, position_of, suggestion
+from sim.config.errors import (
+    MAX_ECHO_CHARS,
+    PathKey,
+    Position,
+    Problem,
+    clip,
+    echo,
+    position_of,
+    suggestion,
+)
 from sim.config.schema import Scenario
 from sim.config.yaml_source import item_key
 
@@ -85,12 +94,12 @@ def _message(error: dict[str, Any], model: type[BaseModel]) -> str:
     if kind == "extra_forbidden":
         key = str(error["loc"][-1])
         allowed = allowed_keys(tuple(error["loc"][:-1]), model)
-        return f"unknown key '{key}'{suggestion(key, allowed)}"
+        return f"unknown key '{clip(key, MAX_ECHO_CHARS)}'{suggestion(key, allowed)}"
     if kind == "missing":
         return "required key is missing"
     if kind == "union_tag_invalid":
         ctx = error.get("ctx", {})
-        given = str(ctx.get("tag", ""))
+        given = clip(str(ctx.get("tag", "")), MAX_ECHO_CHARS)
         expected = re.findall(r"'([^']*)'", str(ctx.get("expected_tags", "")))
         return (
             f"unknown {_tag_name(ctx)} '{given}'{suggestion(given, expected)} "
@@ -99,8 +108,13 @@ def _message(error: dict[str, Any], model: type[BaseModel]) -> str:
     if kind == "union_tag_not_found":
         return f"needs a '{_tag_name(error.get('ctx', {}))}' key"
     given = error.get("input")
-    shown = repr(given) if not isinstance(given, dict | list) else type(given).__name__
-    return f"{error['msg'][0].lower()}{error['msg'][1:]} (got {shown})"
+    message = error["msg"].removeprefix("Value error, ")
+    message = f"{message[0].lower()}{message[1:]}"
+    if not isinstance(given, dict | list):
+        return f"{message} (got {echo(given)})"
+    if kind == "value_error":  # a check of the whole mapping, which it names already
+        return message
+    return f"{message} (got {type(given).__name__})"
 
 
 def problems_from_validation(

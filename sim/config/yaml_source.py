@@ -1,19 +1,33 @@
-"""Reading YAML safely while remembering where every key stands.
+"""Reading YAML safely, within bounds, while remembering where every key stands.
 
-``yaml.safe_load`` forgets line numbers, and error messages need them. This module composes
-the node tree with PyYAML's safe loader, builds plain Python values from it, and records
-the position of every key under its path. Duplicate keys, which PyYAML accepts silently, are
-reported as errors.
+``yaml.safe_load`` forgets line numbers, and error messages need them. This module reads a
+file of bounded size, composes its node tree with the bounded composer of ``yaml_bounds``
+(so an alias bomb, a huge string or deep nesting is refused early, at its line), builds
+plain Python values from it, and records the position of every key under its path.
+Duplicate keys, which PyYAML accepts silently, are reported as errors. ``--set`` values go
+through the same bounds.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
 import yaml
+from yaml.reader import Reader
 
-from sim.config.errors import PathKey, Position, Problem, ScenarioError
+from sim.config.errors import PathKey, Position, Problem, ScenarioError, clip, echo
+from sim.config.yaml_bounds import (
+    MAX_FILE_BYTES,
+    MAX_TEXT_CHARS,
+    BoundedLoader,
+    Budget,
+    refuse,
+)
+
+Positions = dict[PathKey, Position]
+_STR = "tag:yaml.org,2002:str"
 
 
 def item_key(item: Any, index: int) -> str | int:
@@ -23,36 +37,80 @@ def item_key(item: Any, index: int) -> str | int:
     return index
 
 
-def read_yaml(path: Path, shown: str) -> tuple[Any, dict[PathKey, Position]]:
-    """Load ``path``; return its data and the position of every key, shown as ``shown``."""
+def read_yaml(path: Path, shown: str, budget: Budget | None = None) -> tuple[Any, Positions]:
+    """Load ``path``; return its data and the position of every key, shown as ``shown``.
+
+    The file's size is checked before it is read, and no more than the limit is read
+    whatever the size claims (files under ``/proc`` claim 0 bytes).
+    """
+    too_big = f"the file is larger than {MAX_FILE_BYTES:,} bytes (1 MiB), the limit"
     try:
-        text = path.read_text(encoding="utf-8")
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise refuse(Position(shown), (), too_big)
+        with path.open("rb") as file:
+            raw = file.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        raise refuse(Position(shown), (), f"cannot read the file ({exc.strerror})") from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise refuse(Position(shown), (), too_big)
+    try:
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise ScenarioError(
-            [Problem(Position(shown), (), f"not UTF-8 text ({exc.reason})")]
-        ) from None
-    try:
-        loader = yaml.SafeLoader(text)  # the reader rejects control characters here
-    except yaml.YAMLError as exc:
-        raise ScenarioError([_malformed(exc, shown)]) from None
+        line_start = raw.rfind(b"\n", 0, exc.start) + 1
+        where = Position(shown, raw.count(b"\n", 0, exc.start) + 1, exc.start - line_start + 1)
+        raise refuse(where, (), f"not UTF-8 text ({exc.reason})") from None
+    return parse_yaml(text, shown, budget or Budget())
+
+
+def parse_yaml(text: str, shown: str, budget: Budget) -> tuple[Any, Positions]:
+    """The data of YAML ``text`` (a file's, shown as ``shown``) and its keys' positions."""
+    bad = Reader.NON_PRINTABLE.search(text)
+    if bad:
+        at = bad.start()
+        line_start = text.rfind("\n", 0, at) + 1
+        where = Position(shown, text.count("\n", 0, at) + 1, at - line_start + 1)
+        code = f"U+{ord(bad.group()):04X}"
+        raise refuse(where, (), f"malformed YAML: control character {code} is not allowed")
+    loader = BoundedLoader(text, shown, budget)
     try:
         node = loader.get_single_node()
         if node is None:
-            raise ScenarioError([Problem(Position(shown, 1, 1), (), "the file is empty")])
-        positions: dict[PathKey, Position] = {}
+            raise refuse(Position(shown, 1, 1), (), "the file is empty")
+        positions: Positions = {}
         problems: list[Problem] = []
         data = _build(loader, node, (), shown, positions, problems)
     except yaml.YAMLError as exc:
         raise ScenarioError([_malformed(exc, shown)]) from None
-    except RecursionError:
-        raise ScenarioError(
-            [Problem(Position(shown), (), "nested too deeply to be a scenario")]
-        ) from None
     finally:
         loader.dispose()
     if problems:
         raise ScenarioError(problems)
     return data, positions
+
+
+def parse_value(raw: str, where: Position, at: PathKey, budget: Budget) -> Any:
+    """A ``--set`` value read as YAML, within the files' bounds; text that is not valid YAML
+    stays text. Problems point at ``where`` under the key path ``at``."""
+    if len(raw) > MAX_TEXT_CHARS:
+        raise refuse(where, at, f"a value of {len(raw):,} characters; at most {MAX_TEXT_CHARS:,}")
+    if Reader.NON_PRINTABLE.search(raw):
+        return raw
+    loader = BoundedLoader(raw, where.source, budget)
+    problems: list[Problem] = []
+    try:
+        node = loader.get_single_node()
+        value = None if node is None else _build(loader, node, (), where.source, {}, problems)
+    except yaml.YAMLError:
+        return raw
+    except ScenarioError as exc:
+        problems = exc.problems
+    finally:
+        loader.dispose()
+    if problems:
+        raise ScenarioError(
+            [dataclasses.replace(p, position=where, path=(*at, *p.path)) for p in problems]
+        )
+    return value
 
 
 _UNCLOSED = {
@@ -71,8 +129,9 @@ def _malformed(exc: yaml.YAMLError, shown: str) -> Problem:
 
     An unclosed bracket or quote is found far from where it opens (often at the next key or
     the end of the file), so those errors point at the opening and say where parsing failed.
+    Only PyYAML's description is kept, never the excerpt of the file it can quote.
     """
-    problem = getattr(exc, "problem", None) or str(exc)
+    problem = clip(getattr(exc, "problem", None) or type(exc).__name__, 200)
     problem_mark = getattr(exc, "problem_mark", None)
     context = getattr(exc, "context", None)
     context_mark = getattr(exc, "context_mark", None)
@@ -84,12 +143,12 @@ def _malformed(exc: yaml.YAMLError, shown: str) -> Problem:
         where = Position(shown, mark.line + 1, mark.column + 1) if mark else Position(shown)
         message = problem
         if context and context_mark is not None and context_mark is not problem_mark:
-            message += f" ({context} at {_at(context_mark)})"
+            message += f" ({clip(context, 200)} at {_at(context_mark)})"
     return Problem(where, (), f"malformed YAML: {message}")
 
 
 def _scalar(
-    loader: yaml.SafeLoader, node: yaml.Node, path: PathKey, where: Position, problems: list
+    loader: BoundedLoader, node: yaml.Node, path: PathKey, where: Position, problems: list
 ) -> Any:
     """Construct a scalar; a value YAML recognises but cannot build (2025-13-45) is a problem."""
     try:
@@ -97,23 +156,46 @@ def _scalar(
     except yaml.YAMLError:
         raise
     except (ValueError, TypeError, OverflowError) as exc:
-        problems.append(Problem(where, path, f"cannot read {node.value!r}: {exc}"))
+        message = f"cannot read {echo(node.value)}: {clip(str(exc), 80)}"
+        problems.append(Problem(where, path, message))
         return None
 
 
+def _item_name(loader: BoundedLoader, node: yaml.Node) -> str | None:
+    """The ``name`` a list item's mapping will have once built (see ``item_key``), read
+    from its node, so that everything below the item is recorded under its name at once."""
+    if not isinstance(node, yaml.MappingNode):
+        return None
+    loader.flatten_mapping(node)  # a name may come from a merge key (<<)
+    for key_node, value_node in node.value:
+        if isinstance(key_node, yaml.ScalarNode) and (key_node.tag, key_node.value) == (
+            _STR,
+            "name",
+        ):
+            is_text = isinstance(value_node, yaml.ScalarNode) and value_node.tag == _STR
+            return value_node.value if is_text else None
+    return None
+
+
+def _where(shown: str, node: yaml.Node) -> Position:
+    return Position(shown, node.start_mark.line + 1, node.start_mark.column + 1)
+
+
 def _build(
-    loader: yaml.SafeLoader,
+    loader: BoundedLoader,
     node: yaml.Node,
     path: PathKey,
     shown: str,
-    positions: dict[PathKey, Position],
+    positions: Positions,
     problems: list[Problem],
 ) -> Any:
     if isinstance(node, yaml.MappingNode):
         loader.flatten_mapping(node)
+        merged = loader.merged.get(id(node), 0)
         result: dict[Any, Any] = {}
-        for key_node, value_node in node.value:
-            where = Position(shown, key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+        overridable: set[Any] = set()  # keys whose value came from a merge key (<<)
+        for index, (key_node, value_node) in enumerate(node.value):
+            where = _where(shown, key_node)
             if not isinstance(key_node, yaml.ScalarNode):
                 problems.append(Problem(where, path, "keys must be plain words"))
                 continue
@@ -124,27 +206,27 @@ def _build(
             if not isinstance(key, str | int | float | bool):
                 problems.append(Problem(where, path, "keys must be plain words"))
                 continue
-            if key in result:
+            if key in result and key not in overridable:
                 problems.append(Problem(where, (*path, key), "duplicate key"))
                 continue
+            if index < merged:
+                overridable.add(key)
+            else:
+                overridable.discard(key)
             positions[(*path, key)] = where
             result[key] = _build(loader, value_node, (*path, key), shown, positions, problems)
         return result
     if isinstance(node, yaml.SequenceNode):
         items = []
-        for index, child in enumerate(node.value):
-            items.append(_build(loader, child, (*path, index), shown, positions, problems))
         named: set[str | int] = set()
-        for index, (child, item) in enumerate(zip(node.value, items, strict=True)):
-            key = item_key(item, index)
-            where = Position(shown, child.start_mark.line + 1, child.start_mark.column + 1)
+        for index, child in enumerate(node.value):
+            name = _item_name(loader, child)
+            key = index if name is None else name
+            where = _where(shown, child)
             if key in named:  # merging by name would silently fold the two items into one
                 problems.append(Problem(where, (*path, key), f"duplicate item name '{key}'"))
             named.add(key)
             positions.setdefault((*path, key), where)
-            if key != index:  # re-key the positions recorded under the index
-                for sub in [p for p in positions if p[: len(path) + 1] == (*path, index)]:
-                    positions[(*path, key, *sub[len(path) + 1 :])] = positions.pop(sub)
+            items.append(_build(loader, child, (*path, key), shown, positions, problems))
         return items
-    where = Position(shown, node.start_mark.line + 1, node.start_mark.column + 1)
-    return _scalar(loader, node, path, where, problems)
+    return _scalar(loader, node, path, _where(shown, node), problems)

@@ -10,6 +10,7 @@ from sim.config.schema.common import (
     Name,
     PositiveFloat,
     Strict,
+    Text,
 )
 
 
@@ -17,9 +18,9 @@ class Sector(Strict):
     """A stretch of the border with its own fortification, surveillance and response units."""
 
     name: Name
-    label: str = ""
+    label: Text = ""
     length_km: PositiveFloat
-    faces: str = Field("", description="The Syrian risk area across the border.")
+    faces: Text = Field("", description="The Syrian risk area across the border.")
     fortification: Fraction = Field(description="Share of the sector fortified (0..1).")
     surveillance: Fraction = Field(description="Chance that surveillance alone detects (0..1).")
     response_units: int = Field(ge=1, description="Iraqi response units (a SimPy resource).")

@@ -1,23 +1,65 @@
-"""Shared building blocks of the scenario schema: strict models, distributions, schedules."""
+"""Shared building blocks of the scenario schema: strict models, distributions, schedules.
+
+Numbers are strict: ``true`` or ``"3"`` is not a number (an integer is still accepted where
+a number with decimals is expected, not the reverse), and a date is a date, never a date
+and time whose time and timezone would be silently dropped.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Literal
+import re
+from pathlib import PurePath
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import Strict as StrictMode
+
+MAX_NAME_CHARS = 64  # a name becomes a folder name (results/<name>/) and a table value
+MAX_TEXT_CHARS = 2_000  # a description or label: copied into every run's manifest
+MAX_SEED = 2**63 - 1  # seeds are stored in int64 columns and passed to numpy
+MAX_REPLICATIONS = 1_000_000  # each replication is a row of the kpis table, at least
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 Name = Annotated[
     str,
     Field(
         pattern=r"^[a-z][a-z0-9_]*$",
-        description="Identifier: lower case letters, digits and underscores.",
+        max_length=MAX_NAME_CHARS,
+        description="Identifier: lower case letters, digits and underscores (at most 64).",
     ),
 ]
+Text = Annotated[str, Field(max_length=MAX_TEXT_CHARS, description="At most 2,000 characters.")]
+
+
+def _date_only(value: Any) -> Any:
+    """A date, or text in the form YYYY-MM-DD; a date and time is refused, not truncated."""
+    if isinstance(value, dt.datetime):
+        raise ValueError("expected a date (YYYY-MM-DD), got a date and time")
+    if isinstance(value, dt.date) or (isinstance(value, str) and _ISO_DATE.fullmatch(value)):
+        return value
+    raise ValueError("expected a date (YYYY-MM-DD)")
+
+
+Date = Annotated[dt.date, BeforeValidator(_date_only), StrictMode(False)]
+YAML_SUFFIXES = (".yaml", ".yml")
+
+
+def _relative_yaml(value: str) -> str:
+    """A path the tool may follow: relative to the file that names it, to a YAML file."""
+    if PurePath(value).is_absolute():
+        raise ValueError("an absolute path; give a path relative to this file")
+    if PurePath(value).suffix.lower() not in YAML_SUFFIXES:
+        raise ValueError("not a .yaml or .yml file")
+    return value
+
+
+RelativeYamlPath = Annotated[str, Field(max_length=1_000), AfterValidator(_relative_yaml)]
+Seed = Annotated[int, Field(ge=0, le=MAX_SEED, description="Root seed, 0 to 2**63 - 1.")]
+Replications = Annotated[int, Field(ge=1, le=MAX_REPLICATIONS, description="1 to 1,000,000.")]
 Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
 PositiveFloat = Annotated[float, Field(gt=0.0)]
 NonNegativeFloat = Annotated[float, Field(ge=0.0)]
-NonNegativeInt = Annotated[int, Field(ge=0)]
 # Bounds that keep a run finite and its tables in range; far beyond any plausible scenario.
 MAX_PERSONNEL = 10_000_000
 MAX_RATE_PER_DAY = 1_000.0
@@ -35,9 +77,10 @@ Multiplier = Annotated[float, Field(ge=0.0, le=1_000.0)]
 
 
 class Strict(BaseModel):
-    """Base of every schema model: unknown keys are errors; infinities and NaN are refused."""
+    """Base of every schema model: unknown keys are errors; infinities and NaN are refused;
+    numbers and booleans are never converted from other types."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, strict=True)
 
 
 class Fixed(Strict):
@@ -92,7 +135,7 @@ Severity = Annotated[Fixed | LogNormal | Pareto, Field(discriminator="distributi
 class Step(Strict):
     """A value that holds from ``date`` until the next step."""
 
-    date: dt.date
+    date: Date
     value: float
 
 

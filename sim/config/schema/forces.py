@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Literal
 
 from pydantic import Field
 
 from sim.config.schema.common import (
     MAX_PERSONNEL,
+    Date,
     Duration,
     Fraction,
     Interval,
@@ -16,6 +16,7 @@ from sim.config.schema.common import (
     NonNegativeFloat,
     Personnel,
     Strict,
+    Text,
 )
 
 
@@ -23,7 +24,7 @@ class Site(Strict):
     """A place that holds coalition personnel, counted by role."""
 
     name: Name
-    label: str = Field("", description="Human-readable name for figures.")
+    label: Text = Field("", description="Human-readable name for figures.")
     country: Literal["iraq", "syria", "out_of_theatre"] = Field(
         description="Where the site is: in-Iraq totals count sites in 'iraq'."
     )
@@ -43,7 +44,7 @@ class Phase(Strict):
     """A step of the drawdown: from ``start_date``, bring each listed site down to its levels."""
 
     name: Name
-    start_date: dt.date
+    start_date: Date
     condition: PhaseCondition | None = None
     reduce: dict[Name, dict[Name, Personnel]] = Field(
         min_length=1,

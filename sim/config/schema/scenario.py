@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Literal
 
 from pydantic import Field
 
 from sim.config.schema.border import Border
 from sim.config.schema.common import (
+    Date,
     Interval,
     Name,
-    NonNegativeInt,
     PositiveFloat,
+    Replications,
     Schedule,
+    Seed,
     Strict,
+    Text,
 )
 from sim.config.schema.forces import Forces
 from sim.config.schema.threats import Threats
@@ -22,13 +24,13 @@ from sim.config.schema.threats import Threats
 
 class Metadata(Strict):
     name: Name = Field(description="Scenario name; results go to results/<name>/.")
-    description: str = ""
-    sources: list[str] = Field(default_factory=list)
+    description: Text = ""
+    sources: list[Text] = Field(default_factory=list)
 
 
 class Clock(Strict):
-    start_date: dt.date
-    end_date: dt.date
+    start_date: Date
+    end_date: Date
     record_interval_days: Interval = Field(
         1.0, description="Interval between record times of the time series, in days."
     )
@@ -54,8 +56,8 @@ Signal = Annotated[IncidentSignal | ScheduledSignal, Field(discriminator="kind")
 
 
 class Run(Strict):
-    replications: int = Field(20, ge=1, description="Replications when -n is not given.")
-    seed: NonNegativeInt = Field(1, description="Root seed when --seed is not given.")
+    replications: Replications = Field(20, description="Replications when -n is not given.")
+    seed: Seed = Field(1, description="Root seed when --seed is not given.")
 
 
 class Scenario(Strict):

@@ -1,23 +1,39 @@
-"""Schema of a sweep file: a base scenario, parameters by dotted path, and a design."""
+"""Schema of a sweep file: a base scenario, parameters by dotted path, and a design.
+
+Every design point is validated, held in memory and run before the analysis, so the number
+of points is computed from the design (without generating it) and bounded.
+"""
 
 from __future__ import annotations
 
+import math
 from typing import Literal
 
 from pydantic import Field, model_validator
 
-from sim.config.schema.common import Name, NonNegativeInt, Strict
+from sim.config.schema.common import (
+    Name,
+    RelativeYamlPath,
+    Replications,
+    Seed,
+    Strict,
+    Text,
+)
+
+MAX_SWEEP_POINTS = 10_000  # each point is a validated scenario in memory and a run folder
 
 
 class Parameter(Strict):
     """One swept value, addressed like ``--set`` (``forces.lift.airlift.lifts_per_day``)."""
 
-    path: str = Field(pattern=r"^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)+$")
+    path: str = Field(pattern=r"^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)+$", max_length=500)
     values: list[float | int | str] | None = Field(
         None, min_length=1, description="Explicit values (grid designs)."
     )
     range: tuple[float, float] | None = Field(
-        None, description="[low, high] for sampled designs, or for a grid with `levels`."
+        None,
+        strict=False,  # a YAML list is read as the pair; its numbers stay strict
+        description="[low, high] for sampled designs, or for a grid with `levels`.",
     )
     levels: int | None = Field(None, ge=2, description="Grid points across `range`.")
     integer: bool = Field(False, description="Round sampled values to whole numbers.")
@@ -35,8 +51,8 @@ class Sweep(Strict):
     """A sweep: design points over ``parameters``, each run like a scenario."""
 
     name: Name
-    description: str = ""
-    scenario: str = Field(description="The base scenario, relative to this file.")
+    description: Text = ""
+    scenario: RelativeYamlPath = Field(description="The base scenario, relative to this file.")
     design: Literal["grid", "lhs", "sobol", "morris"]
     samples: int | None = Field(
         None,
@@ -44,8 +60,8 @@ class Sweep(Strict):
         description="lhs: points; sobol: base samples N (a power of 2); morris: trajectories.",
     )
     morris_levels: int = Field(4, ge=2)
-    replications: int = Field(10, ge=1)
-    seed: NonNegativeInt = 1
+    replications: Replications = 10
+    seed: Seed = 1
     parameters: list[Parameter] = Field(min_length=1)
 
     @model_validator(mode="after")
@@ -65,7 +81,24 @@ class Sweep(Strict):
         paths = [p.path for p in self.parameters]
         if len(set(paths)) != len(paths):
             raise ValueError("a parameter path appears twice")
+        if self.point_count > MAX_SWEEP_POINTS:
+            raise ValueError(
+                f"the design has {self.point_count:,} points; at most {MAX_SWEEP_POINTS:,}"
+            )
         return self
+
+    @property
+    def point_count(self) -> int:
+        """The number of design points (SALib's Sobol sample without second-order terms:
+        N (D + 2); Morris: N (D + 1) for N trajectories)."""
+        d = len(self.parameters)
+        if self.design == "grid":
+            return math.prod(len(p.values) if p.values else p.levels for p in self.parameters)
+        if self.design == "sobol":
+            return self.samples * (d + 2)
+        if self.design == "morris":
+            return self.samples * (d + 1)
+        return self.samples
 
 
 class SweepFile(Strict):

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from sim.config.schema.common import (
+    Date,
     Fraction,
     Name,
     PositiveFloat,
@@ -57,7 +58,7 @@ class NHPP(ProcessBase):
     )
     seasonal_amplitude: Fraction = 0.0
     seasonal_period_days: PositiveFloat = 365.25
-    seasonal_peak_date: dt.date | None = None
+    seasonal_peak_date: Date | None = None
     steps: Schedule | None = Field(
         None, description="Multipliers of the rate that hold from their dates."
     )
@@ -105,8 +106,8 @@ class CapacityFactor(Strict):
     effect: Fraction = 0.0
     start_level: Fraction = 0.0
     end_level: Fraction = 0.0
-    plan_start: dt.date = dt.date(2025, 1, 1)
-    plan_end: dt.date = dt.date(2029, 12, 31)
+    plan_start: Date = dt.date(2025, 1, 1)
+    plan_end: Date = dt.date(2029, 12, 31)
 
 
 class FortificationFactor(Strict):
