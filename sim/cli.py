@@ -361,6 +361,10 @@ def sweep(
         allow_code_change=allow_code_change,
         progress=False if quiet else None,
     )
+    from sim.experiment.manifest import read_manifest
+
+    for line in read_manifest(sweep_dir, "sweep")["sessions"][-1]["repaired"]:
+        click.echo(f"repaired: {line}", err=True)  # always said: results were damaged
     written = analyse_sweep(sweep_dir, list(kpis) or None)
     if not quiet:
         for path in written:

@@ -10,6 +10,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from runs import assert_same_tables, manifest, run_command, wait_for_commits
 
@@ -274,3 +275,57 @@ def test_a_failed_start_leaves_no_folder(tmp_path):
     assert result.returncode == 1, result.stderr
     assert not out.exists()
     assert os.listdir(tmp_path) == []
+
+
+def _small_sweep(folder: Path) -> Path:
+    """A two-point grid sweep over a shortened baseline, written next to its base file."""
+    folder.mkdir(parents=True, exist_ok=True)
+    base = folder / "base.yaml"
+    relative = os.path.relpath(run_command()[4], folder)
+    base.write_text(
+        f"extends: {relative}\nmetadata:\n  name: short_base\nclock:\n  end_date: 2026-12-31\n"
+    )
+    sweep = folder / "sweep.yaml"
+    sweep.write_text(
+        "sweep:\n  name: tiny\n  scenario: base.yaml\n  design: grid\n  replications: 6\n"
+        "  seed: 4\n  parameters:\n    - path: forces.lift.airlift.lifts_per_day\n"
+        "      values: [1, 2]\n"
+    )
+    return sweep
+
+
+def _sweep_command(sweep: Path, out: Path, *extra: str) -> list[str]:
+    return [*run_command()[:3], "sweep", str(sweep), "--out", str(out), "-q", *extra]
+
+
+def test_sweeps_have_one_writer_and_resume_repairs_damage(tmp_path):
+    sweep = _small_sweep(tmp_path / "files")
+    whole, out = tmp_path / "whole", tmp_path / "sweep"
+    subprocess.run(_sweep_command(sweep, whole, "--executor", "serial"), check=True)
+    procs = [
+        subprocess.Popen(
+            _sweep_command(sweep, out, "--executor", "serial"),
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    results = sorted((p.wait(timeout=120), p.stderr.read()) for p in procs)
+    assert [code for code, _ in results] == [0, 2], results
+    assert "already exists" in results[1][1] or "in use by pid" in results[1][1]
+    part = sorted((out / "points" / "p000001" / "kpis.parquet").glob("part-*"))[0]
+    _flip(part, 40)
+    verify = subprocess.run(
+        [*run_command()[:3], "verify", str(out)], capture_output=True, text=True
+    )
+    assert verify.returncode == 1 and f"points/p000001/kpis.parquet/{part.name}" in verify.stdout
+    resumed = subprocess.run(
+        _sweep_command(sweep, out, "--resume", "--executor", "serial"),
+        capture_output=True,
+        text=True,
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    assert "repaired: point 1: kpis.parquet" in resumed.stderr
+    from sim.experiment.sweep import load_sweep_results
+
+    pd.testing.assert_frame_equal(load_sweep_results(out), load_sweep_results(whole))
