@@ -16,7 +16,6 @@ from importlib import metadata
 
 import click
 
-MAX_SEED = 2**63 - 1  # numpy's SeedSequence takes more; run folders record it as JSON
 EXIT_USAGE = 2
 EXIT_RUNTIME = 1
 SET_HELP = "Override a scenario value: dotted.key=value (repeatable), e.g. run.seed=7."
@@ -40,6 +39,8 @@ def _friendly_errors(command: Callable) -> Callable:
 
         try:
             return command(*args, **kwargs)
+        except click.ClickException:
+            raise  # a usage mistake: the group prints it (one line, exit 2)
         except ScenarioError as exc:
             for problem in exc.problems:
                 click.echo(f"error: {problem}", err=True)
@@ -131,7 +132,29 @@ def _executor_options(command: Callable) -> Callable:
     return warmed
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Commands(click.Group):
+    """The command group. Usage mistakes (a bad option value, a missing argument) are bad
+    input like any other: one line, exit 2, instead of click's usage block."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        try:
+            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.exceptions.NoArgsIsHelpError as exc:
+            exc.show()
+            sys.exit(exc.exit_code)
+        except click.ClickException as exc:
+            from sim.config.errors import one_line
+
+            where = f" (see '{exc.ctx.command_path} --help')" if getattr(exc, "ctx", None) else ""
+            click.echo(f"error: {one_line(exc.format_message())}{where}", err=True)
+            sys.exit(exc.exit_code)
+        except click.Abort:
+            click.echo("aborted", err=True)
+            sys.exit(EXIT_RUNTIME)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(_version(), "--version", prog_name="withdrawal-sim")
 def main() -> None:
     """Simulate the coalition drawdown from Iraq and the Iraq–Syria border threat.
@@ -151,9 +174,7 @@ def main() -> None:
     type=click.IntRange(min=1),
     help="Replications to run (default: the scenario's run.replications).",
 )
-@click.option(
-    "--seed", type=click.IntRange(min=0, max=MAX_SEED), help="Root seed (default: run.seed)."
-)
+@click.option("--seed", type=click.IntRange(min=0), help="Root seed (default: run.seed).")
 @click.option(
     "--out",
     type=click.Path(file_okay=False),

@@ -31,6 +31,9 @@ if TYPE_CHECKING:
     import pandas as pd
 
 
+MAX_JOBS = 256  # worker processes; more than any machine this runs on can use
+
+
 def chunks(replications: Sequence[int], size: int) -> list[list[int]]:
     """Consecutive runs of at most ``size`` replications (a gap starts a new chunk)."""
     out: list[list[int]] = []
@@ -106,6 +109,7 @@ def run_experiment(
         source = str(scenario)
         scenario = load_scenario(scenario, overrides)
     jobs = jobs or default_jobs()
+    _check_counts(replications, seed, jobs, max_replications)
     digest = config_hash(scenario)
     if target_ci:
         unknown = [k for k in target_ci if k not in _kpi_names(scenario)]
@@ -223,6 +227,24 @@ def _run(
         manifest["figures"] = [p.name for p in run_figures(store.run_dir)]
         store.write_manifest(manifest)
     return store.run_dir
+
+
+def _check_counts(replications, seed, jobs, max_replications) -> None:
+    """Refuse counts that would exhaust memory or overflow before anything starts."""
+    from sim.config.schema.common import MAX_REPLICATIONS, MAX_SEED
+
+    for option, value, low, high in (
+        ("replications", replications, 1, MAX_REPLICATIONS),
+        ("max_replications", max_replications, 1, MAX_REPLICATIONS),
+        ("seed", seed, 0, MAX_SEED),
+        ("jobs", jobs, 1, MAX_JOBS),
+    ):
+        if value is None:
+            continue
+        if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+            raise RunError(
+                f"{option} must be a whole number from {low} to {high:,} (got {value!r})"
+            )
 
 
 def _new_run_dir(results_root, scenario: Scenario, digest: str, seed: int | None) -> Path:
