@@ -1,15 +1,18 @@
-"""Sweeps: grid and Sobol designs from the CLI, exact Sobol indices, and resuming."""
+"""Sweeps: every design kind from the CLI, exact Sobol indices, and resuming."""
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
+from bounded import run_cli
 from click.testing import CliRunner
 
 from sim.analysis.sensitivity import indices
@@ -20,11 +23,17 @@ ROOT = Path(__file__).resolve().parents[1]
 BASELINE = ROOT / "scenarios" / "baseline.yaml"
 
 
+def _extending_baseline(path: Path, end_date: str) -> Path:
+    """A scenario at ``path``: the baseline (by a relative path, as ``extends`` requires)
+    ending at ``end_date``, so points run quickly."""
+    parent = os.path.relpath(BASELINE, path.parent)
+    path.write_text(f"extends: {parent}\nclock: {{end_date: {end_date}}}\n")
+    return path
+
+
 def _base(tmp_path: Path) -> Path:
-    """The baseline, ending once Phase 2 is over, so points run quickly."""
-    base = tmp_path / "base.yaml"
-    base.write_text(f"extends: {BASELINE}\nclock: {{end_date: 2026-10-15}}\n")
-    return base
+    """The baseline, ending once Phase 2 is over."""
+    return _extending_baseline(tmp_path / "base.yaml", "2026-10-15")
 
 
 def _write(tmp_path: Path, body: str) -> Path:
@@ -242,3 +251,74 @@ def test_sobol_needs_a_power_of_two():
 
     with pytest.raises(ValidationError, match="power of 2"):
         _spec("sobol", samples=10)
+
+
+DESIGNS = {
+    "grid": """\
+  design: grid
+  parameters:
+    - {path: forces.sites.erbil.personnel.trainers, range: [0, 400], levels: 3, integer: true}
+    - {path: threats.processes.al_qaim_isis.branching_ratio, values: [0.3, 0.6]}
+""",
+    "lhs": """\
+  design: lhs
+  samples: 5
+  parameters:
+    - {path: forces.sites.erbil.personnel.trainers, range: [0, 400], integer: true}
+    - {path: threats.processes.al_qaim_isis.branching_ratio, range: [0.3, 0.6]}
+""",
+    "sobol": """\
+  design: sobol
+  samples: 2
+  parameters:
+    - {path: forces.sites.erbil.personnel.trainers, range: [0, 400], integer: true}
+    - {path: threats.processes.al_qaim_isis.branching_ratio, range: [0.3, 0.6]}
+""",
+    "morris": """\
+  design: morris
+  samples: 2
+  parameters:
+    - {path: forces.sites.erbil.personnel.trainers, range: [0, 400], integer: true}
+    - {path: forces.lift.airlift.lifts_per_day, range: [1, 4], integer: true}
+""",
+}
+INDEX_COLUMNS = {"sobol": ["S1", "S1_conf", "ST", "ST_conf"], "morris": ["mu_star", "sigma"]}
+DEFAULT_KPIS = ("incidents", "severity_unstopped", "final_in_iraq")
+
+
+@pytest.mark.parametrize("design", DESIGNS)
+def test_every_design_kind_runs_and_is_analysed_from_the_cli(tmp_path, design):
+    # one year (Phase 1 only): each sweep takes a few seconds; an integer parameter in each,
+    # and only integer ones in the Morris design (its sample once reached SALib as int64)
+    _extending_baseline(tmp_path / "year.yaml", "2025-12-31")
+    sweep = tmp_path / "sweep.yaml"
+    sweep.write_text(f"sweep:\n  name: every_{design}\n  scenario: year.yaml\n{DESIGNS[design]}")
+    out = tmp_path / "out"
+    done = run_cli("sweep", sweep, "-n", "2", "--out", out, "--executor", "serial", "-q")
+    assert done.code == 0 and not done.stderr, done.stderr
+    points = pd.read_parquet(out / "points.parquet")
+    assert points["forces.sites.erbil.personnel.trainers"].dtype == "int64"
+    analysis = out / "analysis"
+    means = pd.read_csv(analysis / "points_mean.csv")
+    assert len(means) == len(points) and means[list(DEFAULT_KPIS)].notna().all().all()
+    if design in INDEX_COLUMNS:
+        figures = [f"indices_{kpi}.png" for kpi in DEFAULT_KPIS]
+        figures.append("indices_over_time_incidents.png")
+        columns = INDEX_COLUMNS[design]
+        tables = {kpi: pd.read_csv(analysis / f"indices_{kpi}.csv") for kpi in DEFAULT_KPIS}
+        tables["over_time"] = pd.read_csv(analysis / "indices_over_time_incidents.csv")
+        for name, table in tables.items():
+            values = table[columns].to_numpy(float)
+            # an index is defined (finite) or, for an output that does not vary, NaN in full
+            defined = np.isfinite(values).all(axis=1)
+            assert (defined | np.isnan(values).all(axis=1)).all(), name
+        # trainers stay in Erbil to the end: final_in_iraq moves with them, so it is defined
+        final = tables["final_in_iraq"].set_index("parameter")
+        assert np.isfinite(final[columns].to_numpy(float)).all()
+        assert final.loc["forces.sites.erbil.personnel.trainers", columns[0]] > 0
+    else:
+        kind = "heatmap" if design == "grid" else "scatter"
+        figures = [f"{kind}_{kpi}.png" for kpi in DEFAULT_KPIS]
+    for name in figures:
+        assert (analysis / name).read_bytes()[:4] == b"\x89PNG", name
+    assert done.seconds < 60

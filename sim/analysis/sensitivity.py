@@ -1,13 +1,20 @@
-"""What a sweep shows: response curves, heatmaps, and Sobol or Morris sensitivity indices.
+"""What a sweep shows: response curves, heatmaps (scatters for a Latin hypercube), and Sobol
+or Morris sensitivity indices.
 
 Indices are computed by SALib on the per-point mean of a KPI over replications (all points
-share one seed, so the means differ by parameters, not by luck). SALib's bootstrap gives a
-95% confidence half-width for each index. ``indices_over_time`` repeats the analysis at
-every n-th recorded date of a time series (for example personnel in Iraq, or incidents).
+share one seed, so the means differ by parameters, not by luck), against the design's
+sample as drawn (``sim.experiment.designs.sample``: unrounded floats, in SALib's order).
+SALib's bootstrap gives a 95% confidence half-width for each index; an output that is
+constant, or missing at some point, leaves every index undefined (NaN).
+``indices_over_time`` repeats the analysis at every n-th date that every point recorded.
+
+Everything is written into ``<sweep>/analysis/``, a real folder (never a link), under names
+made of fixed words and KPI names that are checked against the KPI table.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import matplotlib
@@ -17,17 +24,34 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from pydantic import ValidationError
 
 from sim.analysis.bands import mean_band
 from sim.analysis.figures import save_figure
 from sim.config.schema.sweep import Sweep
-from sim.experiment.designs import salib_problem
-from sim.experiment.store import RunStore, atomic_write_bytes
+from sim.experiment.designs import salib_problem, sample
+from sim.experiment.executors import RunError
+from sim.experiment.manifest import read_manifest
+from sim.experiment.store import atomic_write_bytes
 from sim.experiment.sweep import load_sweep_results
+
+COLUMNS = {
+    "sobol": ["S1", "S1_conf", "ST", "ST_conf"],
+    "morris": ["mu_star", "mu_star_conf", "sigma"],
+}
+KPI_NAME = re.compile(r"^[a-z][a-z0-9_]*$")  # every KPI column; safe inside a file name
+NOT_KPIS = {"replication", "seed", "point"}
 
 
 def sweep_spec(sweep_dir: str | Path) -> Sweep:
-    return Sweep.model_validate(RunStore(sweep_dir).read_manifest()["sweep"])
+    """The sweep that wrote ``sweep_dir``, refused unless its manifest holds a valid one."""
+    manifest = read_manifest(sweep_dir, "sweep")
+    try:
+        return Sweep.model_validate(manifest["sweep"])
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise RunError(f"{sweep_dir}/manifest.json: sweep.{where}: {first['msg']}") from None
 
 
 def point_means(kpis: pd.DataFrame, value: str) -> np.ndarray:
@@ -43,61 +67,48 @@ def indices(sweep_dir: str | Path, kpi: str, kpis: pd.DataFrame | None = None) -
 
 
 def _indices(sweep: Sweep, frame: pd.DataFrame, value: str) -> pd.DataFrame:
+    if sweep.design not in COLUMNS:
+        raise RunError(f"sensitivity indices need a sobol or morris design, not {sweep.design}")
     problem = salib_problem(sweep)
+    x = sample(sweep)
+    if not np.array_equal(np.sort(frame["point"].unique()), np.arange(len(x))):
+        raise RunError(
+            f"sweep '{sweep.name}' has results for {frame['point'].nunique()} of its {len(x)} "
+            "design points; finish it with --resume before analysing it"
+        )
     y = point_means(frame, value)
-    if np.ptp(y) == 0:  # the output does not vary: every index is undefined
-        columns = (
-            ["S1", "S1_conf", "ST", "ST_conf"]
-            if sweep.design == "sobol"
-            else ["mu_star", "mu_star_conf", "sigma"]
-        )
-        return pd.DataFrame(
-            {
-                "parameter": problem["names"],
-                **{c: np.full(len(problem["names"]), np.nan) for c in columns},
-            }
-        )
+    if not np.isfinite(y).all() or np.ptp(y) == 0:
+        columns = COLUMNS[sweep.design]
+        undefined = {c: np.full(len(problem["names"]), np.nan) for c in columns}
+        return pd.DataFrame({"parameter": problem["names"], **undefined})
     if sweep.design == "sobol":
         from SALib.analyze import sobol
 
         found = sobol.analyze(problem, y, calc_second_order=False, seed=sweep.seed)
-        return pd.DataFrame(
-            {
-                "parameter": problem["names"],
-                "S1": found["S1"],
-                "S1_conf": found["S1_conf"],
-                "ST": found["ST"],
-                "ST_conf": found["ST_conf"],
-            }
-        )
-    if sweep.design == "morris":
+    else:
         from SALib.analyze import morris
 
-        x = frame.drop_duplicates("point").sort_values("point")[problem["names"]].to_numpy()
         found = morris.analyze(problem, x, y, num_levels=sweep.morris_levels, seed=sweep.seed)
-        return pd.DataFrame(
-            {
-                "parameter": problem["names"],
-                "mu_star": found["mu_star"],
-                "mu_star_conf": found["mu_star_conf"],
-                "sigma": found["sigma"],
-            }
-        )
-    raise ValueError(f"sensitivity indices need a sobol or morris design, not {sweep.design}")
+    return pd.DataFrame(
+        {"parameter": problem["names"], **{c: found[c] for c in COLUMNS[sweep.design]}}
+    )
 
 
 def indices_over_time(
     sweep_dir: str | Path, table: str = "posture", value: str = "in_iraq", every: int = 30
 ) -> pd.DataFrame:
-    """Indices of a recorded series at every ``every``-th recorded date."""
+    """Indices of a recorded series at every ``every``-th date that every point recorded."""
     sweep = sweep_spec(sweep_dir)
     frame = load_sweep_results(sweep_dir, table)
     per = frame.groupby(["point", "replication", "date"], observed=True)[value].sum().reset_index()
-    dates = np.sort(per["date"].unique())[::every]
+    points_per_date = per.groupby("date")["point"].nunique()
+    shared = points_per_date.index[points_per_date == frame["point"].nunique()]
     rows = []
-    for date in dates:
+    for date in np.sort(shared.to_numpy())[::every]:
         found = _indices(sweep, per[per["date"] == date], value)
         rows.append(found.assign(date=date))
+    if not rows:  # the points' horizons do not overlap
+        return pd.DataFrame(columns=["parameter", *COLUMNS[sweep.design], "date"])
     return pd.concat(rows, ignore_index=True)
 
 
@@ -136,11 +147,29 @@ def heatmap(kpis: pd.DataFrame, rows: str, columns: str, kpi: str, label: str) -
     return fig
 
 
+def scatter_map(kpis: pd.DataFrame, x: str, y: str, kpi: str, label: str) -> Figure:
+    """Mean KPI at each sampled point of two parameters (a Latin hypercube is not a grid:
+    as a heatmap its points would sit on a diagonal of unevenly spaced cells)."""
+    means = kpis.groupby("point").agg({x: "first", y: "first", kpi: "mean"})
+    fig, ax = plt.subplots(figsize=(7, 5), layout="constrained")
+    dots = ax.scatter(means[x], means[y], c=means[kpi], cmap="viridis", s=60, edgecolors="0.3")
+    ax.set_xlabel(x)
+    ax.set_ylabel(y)
+    fig.colorbar(dots, ax=ax, label=f"mean {kpi}")
+    ax.set_title(f"{label}: mean {kpi} at {len(means)} sampled points")
+    return fig
+
+
+def _short(path: str) -> str:
+    """The last two parts of a parameter path (``al_qaim_isis.branching_ratio``)."""
+    return ".".join(path.split(".")[-2:])
+
+
 def indices_figure(found: pd.DataFrame, kpi: str, label: str) -> Figure:
     """Bars of the indices with their 95% confidence half-widths."""
     fig, ax = plt.subplots(figsize=(8, 0.6 * len(found) + 1.8), layout="constrained")
     y = np.arange(len(found))
-    names = [p.rsplit(".", 2)[-2] + "." + p.rsplit(".", 1)[-1] for p in found["parameter"]]
+    names = [_short(p) for p in found["parameter"]]
     if "S1" in found:
         ax.barh(y - 0.2, found["S1"], 0.4, xerr=found["S1_conf"], label="first order S1")
         ax.barh(y + 0.2, found["ST"], 0.4, xerr=found["ST_conf"], label="total ST")
@@ -155,15 +184,35 @@ def indices_figure(found: pd.DataFrame, kpi: str, label: str) -> Figure:
     return fig
 
 
+def _check_kpis(chosen: list[str], known: list[str]) -> list[str]:
+    """``chosen``, refused unless each is a KPI of the sweep (its name becomes a file name)."""
+    for kpi in chosen:
+        if kpi not in known or not KPI_NAME.match(kpi):
+            raise RunError(f"--kpi {kpi!r:.60}: not a KPI of this sweep ({', '.join(known)})")
+    return chosen
+
+
+def _analysis_folder(sweep_dir: Path) -> Path:
+    """``<sweep_dir>/analysis``, created if missing; a link or a file there is refused, so
+    nothing is written outside the sweep folder."""
+    out = sweep_dir / "analysis"
+    if out.is_symlink() or (out.exists() and not out.is_dir()):
+        raise RunError(f"{out} exists and is not a folder; move it away to analyse the sweep")
+    out.mkdir(exist_ok=True)
+    return out
+
+
 def analyse_sweep(sweep_dir: str | Path, kpis_of_interest: list[str] | None = None) -> list[Path]:
     """Write the standard tables and figures of a sweep into ``<sweep_dir>/analysis``."""
     sweep_dir = Path(sweep_dir)
     sweep = sweep_spec(sweep_dir)
     kpis = load_sweep_results(sweep_dir)
-    out = sweep_dir / "analysis"
-    out.mkdir(exist_ok=True)
-    chosen = kpis_of_interest or ["incidents", "severity_unstopped", "final_in_iraq"]
     names = [p.path for p in sweep.parameters]
+    chosen = _check_kpis(
+        kpis_of_interest or ["incidents", "severity_unstopped", "final_in_iraq"],
+        [c for c in kpis.columns if c not in {*NOT_KPIS, *names}],
+    )
+    out = _analysis_folder(sweep_dir)
     written: list[Path] = []
     summary = kpis.groupby(["point", *names], observed=True)[chosen].mean().reset_index()
     atomic_write_bytes(out / "points_mean.csv", summary.to_csv(index=False).encode())
@@ -180,6 +229,13 @@ def analyse_sweep(sweep_dir: str | Path, kpis_of_interest: list[str] | None = No
             written.append(
                 save_figure(
                     response_curve(kpis, names[0], kpi, sweep.name), out / f"response_{kpi}.png"
+                )
+            )
+        elif len(names) == 2 and sweep.design == "lhs":
+            written.append(
+                save_figure(
+                    scatter_map(kpis, names[0], names[1], kpi, sweep.name),
+                    out / f"scatter_{kpi}.png",
                 )
             )
         elif len(names) == 2:
@@ -206,8 +262,9 @@ def over_time_figure(over_time: pd.DataFrame, label: str) -> Figure:
     column = "ST" if "ST" in over_time else "mu_star"
     fig, ax = plt.subplots(figsize=(9, 4.5), layout="constrained")
     for parameter, rows in over_time.groupby("parameter", sort=False):
-        ax.plot(rows["date"], rows[column], marker=".", label=parameter.rsplit(".", 2)[-2:][-1])
-    ax.set_xlabel("date")
+        ax.plot(rows["date"], rows[column], marker=".", label=_short(parameter))
+    fig.autofmt_xdate()
+    ax.set_xlabel("date (gaps: dates where no point differs from another)")
     ax.set_ylabel(f"{column} of daily incidents")
     ax.set_title(f"{label}: sensitivity of daily incidents over time")
     ax.legend(fontsize=8)

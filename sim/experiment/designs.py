@@ -26,6 +26,38 @@ def _grid_values(p) -> list:
     return np.rint(values).astype(np.int64).tolist() if p.integer else values.tolist()
 
 
+def sample(sweep: Sweep) -> np.ndarray:
+    """The points of a sampled design (lhs, sobol, morris) as drawn: floats, one row per
+    point, before integer parameters are rounded.
+
+    SALib's analyses take this sample, not the rounded one: Morris reads each step's
+    direction from it, and rounding could merge or flatten steps (and gives an integer
+    array, which SALib refuses). Seeded, so the analysis redraws exactly what was run.
+    """
+    if sweep.design == "lhs":
+        from scipy.stats import qmc
+
+        unit = qmc.LatinHypercube(d=len(sweep.parameters), seed=sweep.seed).random(sweep.samples)
+        low = np.array([p.range[0] for p in sweep.parameters])
+        high = np.array([p.range[1] for p in sweep.parameters])
+        values = qmc.scale(unit, low, high)
+    elif sweep.design == "sobol":
+        from SALib.sample import sobol
+
+        values = sobol.sample(
+            salib_problem(sweep), sweep.samples, calc_second_order=False, seed=sweep.seed
+        )
+    elif sweep.design == "morris":
+        from SALib.sample import morris
+
+        values = morris.sample(
+            salib_problem(sweep), sweep.samples, num_levels=sweep.morris_levels, seed=sweep.seed
+        )
+    else:
+        raise ValueError(f"a {sweep.design} design is not sampled")
+    return np.asarray(values, dtype=float)
+
+
 def design_points(sweep: Sweep) -> pd.DataFrame:
     """One row per design point (``point`` 0, 1, …), one column per parameter path."""
     names = [p.path for p in sweep.parameters]
@@ -33,26 +65,7 @@ def design_points(sweep: Sweep) -> pd.DataFrame:
         rows = list(itertools.product(*(_grid_values(p) for p in sweep.parameters)))
         frame = pd.DataFrame(rows, columns=names)
     else:
-        if sweep.design == "lhs":
-            from scipy.stats import qmc
-
-            unit = qmc.LatinHypercube(d=len(names), seed=sweep.seed).random(sweep.samples)
-            low = np.array([p.range[0] for p in sweep.parameters])
-            high = np.array([p.range[1] for p in sweep.parameters])
-            values = qmc.scale(unit, low, high)
-        elif sweep.design == "sobol":
-            from SALib.sample import sobol
-
-            values = sobol.sample(
-                salib_problem(sweep), sweep.samples, calc_second_order=False, seed=sweep.seed
-            )
-        else:
-            from SALib.sample import morris
-
-            values = morris.sample(
-                salib_problem(sweep), sweep.samples, num_levels=sweep.morris_levels, seed=sweep.seed
-            )
-        frame = pd.DataFrame(values, columns=names)
+        frame = pd.DataFrame(sample(sweep), columns=names)
         for p in sweep.parameters:
             if p.integer:
                 frame[p.path] = frame[p.path].round().astype(np.int64)
