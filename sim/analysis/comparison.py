@@ -4,6 +4,9 @@ Figures: personnel in Iraq over dates with 95% bands per scenario, monthly incid
 sector per scenario, and a forest plot of every KPI's difference from the reference (as a
 percentage of the reference mean, with its 95% interval). Each scenario keeps one colour
 across every figure.
+
+The runs must cover one horizon (``sim.analysis.runs``); the outputs have fixed names and
+go only into the folder the user named.
 """
 
 from __future__ import annotations
@@ -20,8 +23,10 @@ from matplotlib.figure import Figure
 
 from sim.analysis.bands import mean_band
 from sim.analysis.figures import format_dates, mark_phases, save_figure
+from sim.analysis.runs import COMPARE_TABLES, load_runs
 from sim.analysis.summary import compare_runs
-from sim.experiment.results import RunResults, load_results
+from sim.experiment.executors import RunError
+from sim.experiment.results import RunResults
 from sim.experiment.store import atomic_write_bytes
 
 
@@ -165,13 +170,13 @@ def _markdown(table: pd.DataFrame) -> str:
 
 def compare(run_dirs: list[str | Path], out: str | Path) -> dict[str, Path]:
     """Write the comparison table (CSV, Markdown) and figures into ``out``; return the paths."""
-    runs = [load_results(d) for d in run_dirs]
-    if len(runs) < 2:
-        raise ValueError("compare needs at least two run folders")
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    if len(run_dirs) < 2:
+        raise RunError("compare needs at least two run folders")
+    runs = load_runs(run_dirs, COMPARE_TABLES)
     table = compare_runs(runs)
     colors = scenario_colors(runs)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
     written = {
         "csv": out / "comparison.csv",
         "markdown": out / "comparison.md",

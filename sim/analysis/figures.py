@@ -67,12 +67,18 @@ def format_dates(ax, months: tuple[int, ...] = (1, 4, 7, 10)) -> None:
         label.set_horizontalalignment("right")
 
 
+def figure_bytes(fig: Figure, kind: str = "png") -> bytes:
+    """The figure encoded as ``kind`` (png or svg), released: reports embed these bytes, so
+    no file name is ever made from a run's data."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format=kind, dpi=110)
+    plt.close(fig)
+    return buffer.getvalue()
+
+
 def save_figure(fig: Figure, path: Path) -> Path:
     """Write the figure atomically (PNG, or SVG by suffix) and release it."""
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format=path.suffix.lstrip(".") or "png", dpi=110)
-    plt.close(fig)
-    atomic_write_bytes(path, buffer.getvalue())
+    atomic_write_bytes(path, figure_bytes(fig, path.suffix.lstrip(".") or "png"))
     return path
 
 
@@ -111,7 +117,7 @@ def personnel_figure(run: RunResults) -> Figure:
     format_dates(ax)
     ax.set_ylabel("personnel")
     ax.set_xlabel("date")
-    n = run.manifest["replications"]
+    n = run.posture["replication"].nunique()  # what is plotted, even of an unfinished run
     ax.set_title(f"{run.name}: coalition personnel by site (mean and 95% CI, {n} replications)")
     fig.legend(fontsize=8, ncols=4, loc="outside lower center")
     return fig
@@ -141,7 +147,7 @@ def incidents_figure(run: RunResults, freq: str = "MS") -> Figure:
     unit = {"M": "month", "W": "week", "D": "day"}.get(freq[0], freq)
     ax.set_ylabel(f"incidents per {unit}")
     ax.set_xlabel("date")
-    n = run.manifest["replications"]
+    n = daily["replication"].nunique()
     ax.set_title(f"{run.name}: border incidents by sector (mean and 95% CI, {n} replications)")
     fig.legend(fontsize=8, ncols=6, loc="outside lower center")
     return fig

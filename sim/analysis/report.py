@@ -3,21 +3,27 @@
 Figures are embedded as base64 PNG and tables as HTML, so the file opens in any browser
 with no server and no other files. With several runs, the first is the reference and the
 report adds the paired comparison.
+
+Run folders may come from someone else, so the report writes exactly one file, the one the
+user named: figures are rendered in memory (no file name is ever made from a scenario
+name), and the output must be an ``.html`` file that, inside a run folder, replaces nothing
+but a previous report.
 """
 
 from __future__ import annotations
 
 import base64
 import html
-import tempfile
 from pathlib import Path
 
 import pandas as pd
 
 from sim.analysis import comparison, figures
-from sim.analysis.figures import save_figure
+from sim.analysis.figures import figure_bytes
+from sim.analysis.runs import REPORT_TABLES, load_runs
 from sim.analysis.summary import compare_runs, summarize_kpis
-from sim.experiment.results import RunResults, load_results
+from sim.experiment.executors import RunError
+from sim.experiment.results import RunResults
 from sim.experiment.store import atomic_write_bytes
 
 STYLE = """
@@ -31,8 +37,11 @@ td { white-space: nowrap; } .note { color: #555; font-size: 0.9rem; }
 """
 
 
-def _img(path: Path, alt: str) -> str:
-    data = base64.b64encode(path.read_bytes()).decode()
+TITLE = "withdrawal-sim: "  # every report's <title> starts so; it marks a previous report
+
+
+def _img(png: bytes, alt: str) -> str:
+    data = base64.b64encode(png).decode()
     return f'<figure><img alt="{html.escape(alt)}" src="data:image/png;base64,{data}"></figure>'
 
 
@@ -102,19 +111,22 @@ def _provenance(run: RunResults) -> pd.DataFrame:
         "source",
     ]
     rows = [(k, str(m.get(k))) for k in keys]
-    rows.append(("versions", ", ".join(f"{k} {v}" for k, v in m.get("versions", {}).items())))
+    versions = m.get("versions")  # free-form: the manifest reader does not check it
+    if isinstance(versions, dict):
+        versions = ", ".join(f"{k} {v}" for k, v in versions.items())
+    rows.append(("versions", str(versions)))
     rows.append(("run folder", str(run.run_dir)))
     return pd.DataFrame(rows, columns=["field", "value"])
 
 
-def _run_section(run: RunResults, work: Path) -> str:
+def _run_section(run: RunResults) -> str:
     m = run.manifest
-    personnel = save_figure(figures.personnel_figure(run), work / f"{run.name}-personnel.png")
-    incidents = save_figure(figures.incidents_figure(run), work / f"{run.name}-incidents.png")
+    personnel = figure_bytes(figures.personnel_figure(run))
+    incidents = figure_bytes(figures.incidents_figure(run))
     return "\n".join(
         [
             f"<h2>{html.escape(run.name)}</h2>",
-            f"<p>{html.escape(m.get('description') or '')}</p>",
+            f"<p>{html.escape(str(m.get('description') or ''))}</p>",
             "<h3>Key parameters</h3>",
             _table(_parameters(run), "meta"),
             "<h3>KPIs (mean with 95% confidence interval)</h3>",
@@ -127,10 +139,59 @@ def _run_section(run: RunResults, work: Path) -> str:
     )
 
 
+def _is_report(path: Path) -> bool:
+    with open(path, "rb") as handle:
+        return f"<title>{TITLE}".encode() in handle.read(4096)
+
+
+def check_target(out: Path) -> None:
+    """Refuse an output that is not an HTML file, or that would replace a file of a run
+    (or sweep) folder other than a previous report (``--out RUN/manifest.json``)."""
+    if out.suffix.lower() != ".html":
+        raise RunError(f"--out {out}: a report is an .html file")
+    if not out.exists():
+        return
+    if not out.is_file():
+        raise RunError(f"--out {out}: exists and is not a file")
+    if (out.parent / "manifest.json").is_file() and not _is_report(out):
+        raise RunError(
+            f"--out {out}: would replace a file of the run folder {out.parent} that is not "
+            "a report; choose another name"
+        )
+
+
+def _comparison(runs: list[RunResults]) -> list[str]:
+    table = compare_runs(runs)
+    colors = comparison.scenario_colors(runs)
+    return [
+        f"<h2>Comparison against {html.escape(runs[0].name)}</h2>",
+        '<p class="note">Differences are scenario minus reference; paired on common '
+        "replications where the runs share a root seed (common random numbers), "
+        "otherwise Welch's t test.</p>",
+        _table(table.drop(columns=["reference", "note"])),
+        "<ul>"
+        + "".join(
+            f"<li>{html.escape(s)}: {html.escape(n)}</li>"
+            for s, n in table[["scenario", "note"]].drop_duplicates().itertuples(False)
+        )
+        + "</ul>",
+        _img(
+            figure_bytes(comparison.in_iraq_figure(runs, colors)),
+            "personnel in Iraq by scenario",
+        ),
+        _img(
+            figure_bytes(comparison.incidents_figure(runs, colors)),
+            "incidents by sector and scenario",
+        ),
+        _img(figure_bytes(comparison.forest_figure(table, colors)), "KPI differences"),
+    ]
+
+
 def report(run_dirs: list[str | Path], out: str | Path) -> Path:
     """Write the HTML report of ``run_dirs`` to ``out`` and return its path."""
-    runs = [load_results(d) for d in run_dirs]
     out = Path(out)
+    check_target(out)
+    runs = load_runs(run_dirs, REPORT_TABLES)
     names = ", ".join(run.name for run in runs)
     parts = [
         f"<h1>withdrawal-sim report: {html.escape(names)}</h1>",
@@ -138,40 +199,12 @@ def report(run_dirs: list[str | Path], out: str | Path) -> Path:
         "Bands and intervals are 95% t-based confidence intervals of the mean over "
         "replications.</p>",
     ]
-    with tempfile.TemporaryDirectory() as tmp:
-        work = Path(tmp)
-        if len(runs) > 1:
-            table = compare_runs(runs)
-            colors = comparison.scenario_colors(runs)
-            parts += [
-                f"<h2>Comparison against {html.escape(runs[0].name)}</h2>",
-                '<p class="note">Differences are scenario minus reference; paired on common '
-                "replications where the runs share a root seed (common random numbers), "
-                "otherwise Welch's t test.</p>",
-                _table(table.drop(columns=["reference", "note"])),
-                "<ul>"
-                + "".join(
-                    f"<li>{html.escape(s)}: {html.escape(n)}</li>"
-                    for s, n in table[["scenario", "note"]].drop_duplicates().itertuples(False)
-                )
-                + "</ul>",
-                _img(
-                    save_figure(comparison.in_iraq_figure(runs, colors), work / "iraq.png"),
-                    "personnel in Iraq by scenario",
-                ),
-                _img(
-                    save_figure(comparison.incidents_figure(runs, colors), work / "inc.png"),
-                    "incidents by sector and scenario",
-                ),
-                _img(
-                    save_figure(comparison.forest_figure(table, colors), work / "forest.png"),
-                    "KPI differences",
-                ),
-            ]
-        parts += [_run_section(run, work) for run in runs]
+    if len(runs) > 1:
+        parts += _comparison(runs)
+    parts += [_run_section(run) for run in runs]
     page = (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-        f"<title>withdrawal-sim: {html.escape(names)}</title><style>{STYLE}</style></head>"
+        f"<title>{TITLE}{html.escape(names)}</title><style>{STYLE}</style></head>"
         f"<body>{''.join(parts)}</body></html>\n"
     )
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,53 @@
+"""Opening run folders for ``compare`` and ``report``: every refusal is a one-line RunError.
+
+``load_results`` refuses what is not a run folder (no manifest, a sweep, an unknown
+manifest version, a config or scenario name that does not validate). What is left to check
+here is what the analyses themselves need: the tables they plot, and one horizon across
+runs. Runs over different clock spans would be paired date by date and replication by
+replication as if they described the same period, and their KPIs (counts over the run,
+final values) would differ because of the span alone, so they are refused, not compared.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from sim.experiment.executors import RunError
+from sim.experiment.results import RunResults, load_results
+
+COMPARE_TABLES = ("kpis", "posture", "daily")
+REPORT_TABLES = (*COMPARE_TABLES, "forces", "policy")
+
+
+def horizon(run: RunResults) -> str:
+    clock = run.manifest["config"]["clock"]
+    return f"{clock['start_date']} to {clock['end_date']}"
+
+
+def load_run(run_dir: str | Path, tables: Iterable[str]) -> RunResults:
+    """The run in ``run_dir``, refused unless it holds every table in ``tables``."""
+    run = load_results(run_dir)
+    missing = [name for name in tables if name not in run.tables]
+    if missing:
+        status = run.manifest.get("status")
+        raise RunError(
+            f"{run_dir} holds no {', '.join(missing)} table yet (status {status!s:.20}); "
+            "finish the run with --resume first"
+        )
+    return run
+
+
+def load_runs(run_dirs: Sequence[str | Path], tables: Iterable[str]) -> list[RunResults]:
+    """Every run in ``run_dirs``, refused unless all cover the first one's horizon."""
+    tables = tuple(tables)
+    runs = [load_run(d, tables) for d in run_dirs]
+    first = runs[0]
+    for other in runs[1:]:
+        if horizon(other) != horizon(first):
+            raise RunError(
+                f"runs over different horizons cannot be compared: {first.run_dir} runs "
+                f"{horizon(first)}, {other.run_dir} runs {horizon(other)}; rerun one with "
+                "--set clock.start_date=... --set clock.end_date=..."
+            )
+    return runs
