@@ -184,8 +184,10 @@ SWEEP = [
     new_code_cell(
         "import yaml\n\n"
         "spec = yaml.safe_load(open('../scenarios/sweeps/threat_sobol.yaml'))\n"
-        "spec['sweep'].update(samples=SOBOL_SAMPLES, scenario=str(Path('../scenarios/baseline.yaml').resolve()))\n"
         "RESULTS.mkdir(parents=True, exist_ok=True)\n"
+        "# a sweep names its base scenario relative to itself\n"
+        "base = os.path.relpath(Path('../scenarios/baseline.yaml').resolve(), RESULTS.resolve())\n"
+        "spec['sweep'].update(samples=SOBOL_SAMPLES, scenario=base)\n"
         "small = RESULTS / 'threat_sobol_small.yaml'\n"
         "small.write_text(yaml.safe_dump(spec))\n"
         "sobol_dir = run_sweep(small, 1, out=RESULTS / 'sweep_sobol', executor='serial', progress=False)\n"
