@@ -67,6 +67,24 @@ def _friendly_errors(command: Callable) -> Callable:
     return wrapper
 
 
+def _check_kpis(names: tuple[str, ...]) -> None:
+    """Refuse KPI names that are not columns of the KPI table, with the closest one."""
+    import re
+
+    from sim.config.errors import one_line, suggestion
+    from sim.tables import KPI_COLUMNS
+
+    for name in names:
+        if name not in KPI_COLUMNS and not re.fullmatch(r"complete_day_[a-z][a-z0-9_]*", name):
+            raise click.BadParameter(
+                one_line(
+                    f"'{name[:60]}' is not a KPI{suggestion(name, KPI_COLUMNS)} "
+                    f"(KPIs: {', '.join(KPI_COLUMNS)}, complete_day_<phase>)"
+                ),
+                param_hint="--kpi",
+            )
+
+
 def _parse_targets(values: tuple[str, ...]) -> dict[str, float]:
     targets = {}
     for value in values:
@@ -371,6 +389,7 @@ def sweep(
     from sim.analysis.sensitivity import analyse_sweep
     from sim.experiment.sweep import run_sweep
 
+    _check_kpis(kpis)  # before the sweep runs, not after
     sweep_dir = run_sweep(
         sweep_file,
         replications,
