@@ -39,6 +39,7 @@ from hypothesis import strategies as st
 from hypothesis_profiles import examples
 
 from sim.cli import main
+from sim.config.errors import one_line
 from sim.tables import TABLES
 
 FILE = "fuzzed.yaml"
@@ -367,8 +368,9 @@ ERROR = re.compile(rf"^error: {re.escape(FILE)}(:\d+:\d+)?: (?P<rest>.*)$")
 
 
 def _top_level_keys(raw: bytes) -> set[str]:
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml, as the tool reads
     try:
-        data = yaml.safe_load(raw.decode("utf-8"))
+        data = yaml.load(raw.decode("utf-8"), Loader=loader)
     except Exception:
         return set()
     return {str(k) for k in data} if isinstance(data, dict) else set()
@@ -380,7 +382,8 @@ def _check_errors(result, raw: bytes) -> None:
     assert isinstance(result.exception, SystemExit), result.exception
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert lines, "exit 2 without a message"
-    keys = _top_level_keys(raw) | set(BASE) | {"extends"}  # present, or missing ones
+    # present, or missing ones; as printed (control characters escaped)
+    keys = {one_line(key) for key in _top_level_keys(raw) | set(BASE) | {"extends"}}
     for line in lines:
         match = ERROR.match(line)
         assert match, f"not an error line at {FILE}: {line!r}"

@@ -385,6 +385,14 @@ CASES = [
         absent=("root:",),
     ),
     Case(
+        "extends_with_a_nul_character",
+        _raw('extends: "base\\0.yaml"\n'),
+        V,
+        "bad.yaml:1:1:",
+        "extends",
+        "one with a NUL character",
+    ),
+    Case(
         "extends_symlink_loop",
         _both(_link("loop.yaml", "loop.yaml"), _raw("extends: loop.yaml\n")),
         V,

@@ -33,7 +33,7 @@ from sim.config.merge import deep_merge
 from sim.config.pydantic_errors import problems_from_validation
 from sim.config.schema import Scenario
 from sim.config.schema.common import YAML_SUFFIXES
-from sim.config.yaml_bounds import MAX_FILES, Budget
+from sim.config.yaml_bounds import MAX_FILES, Budget, refuse
 from sim.config.yaml_source import item_key, parse_value, read_yaml
 
 Positions = dict[PathKey, Position]
@@ -62,27 +62,25 @@ def _not_a_file(path: Path) -> str | None:
     return None
 
 
-def _parent_problem(parent: str, target: Path | None) -> str | None:
-    """Why ``extends: parent`` is refused: only relative paths to YAML files are followed,
-    so a scenario cannot make the tool read (and quote) any file of the system."""
-    if not parent.strip():
-        return "an empty path"
+def _extended(folder: Path, parent: str, at: Position) -> Path:
+    """The file that ``extends: parent`` names, from ``folder``. Only relative paths to YAML
+    files are followed, so a scenario cannot make the tool read (and quote) any file of the
+    system; a refused path is a problem at the ``extends`` key."""
+    key = ("extends",)
+    name = clip(parent, 80)
+    if not parent.strip() or "\0" in parent:
+        raise refuse(at, key, "an empty path, or one with a NUL character")
     if Path(parent).is_absolute():
-        return f"'{clip(parent, 80)}' is an absolute path; give a path relative to this file"
+        raise refuse(at, key, f"'{name}' is an absolute path; give a path relative to this file")
     if Path(parent).suffix.lower() not in YAML_SUFFIXES:
-        return f"'{clip(parent, 80)}' is not a .yaml or .yml file"
-    if target is None:
-        return f"cannot resolve '{clip(parent, 80)}' (a loop of symbolic links?)"
-    if target.suffix.lower() not in YAML_SUFFIXES:
-        return f"'{clip(parent, 80)}' leads to {_shown(target)}, not a .yaml or .yml file"
-    return None
-
-
-def _resolved(path: Path) -> Path | None:
+        raise refuse(at, key, f"'{name}' is not a .yaml or .yml file")
     try:
-        return path.resolve()
-    except (OSError, RuntimeError):  # RuntimeError: a loop of symbolic links (Python < 3.13)
-        return None
+        target = (folder / parent).resolve()
+    except (OSError, RuntimeError):  # RuntimeError: a symbolic link loop (Python < 3.13)
+        raise refuse(at, key, f"cannot resolve '{name}' (a loop of symbolic links?)") from None
+    if target.suffix.lower() not in YAML_SUFFIXES:
+        raise refuse(at, key, f"'{name}' leads to {_shown(target)}, not a .yaml or .yml file")
+    return target
 
 
 def _resolve_file(
@@ -106,10 +104,7 @@ def _resolve_file(
     merged: dict[str, Any] = {}
     merged_positions: Positions = {}
     for parent in parents:
-        target = _resolved(path.parent / parent)
-        refused = _parent_problem(parent, target)
-        if refused:
-            raise ScenarioError([Problem(at, ("extends",), refused)])
+        target = _extended(path.parent, parent, at)
         if target in chain:
             cycle = " -> ".join(_shown(p) for p in (*chain, target))
             raise ScenarioError([Problem(at, ("extends",), f"extends cycle: {cycle}")])

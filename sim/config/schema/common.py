@@ -47,6 +47,8 @@ YAML_SUFFIXES = (".yaml", ".yml")
 
 def _relative_yaml(value: str) -> str:
     """A path the tool may follow: relative to the file that names it, to a YAML file."""
+    if "\0" in value:
+        raise ValueError("a path with a NUL character")
     if PurePath(value).is_absolute():
         raise ValueError("an absolute path; give a path relative to this file")
     if PurePath(value).suffix.lower() not in YAML_SUFFIXES:
