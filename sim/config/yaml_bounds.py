@@ -42,7 +42,7 @@ MAX_FILE_BYTES = 1 << 20  # 1 MiB, checked before the file is read
 MAX_VALUES = 100_000  # keys, items and scalars of a scenario and every file it extends
 MAX_DEPTH = 32  # levels of nesting, aliases expanded
 MAX_KEYS = 1_000  # keys in one mapping
-MAX_TEXT_CHARS = 10_000  # characters in one scalar (a description may have 2,000)
+MAX_SCALAR_CHARS = 10_000  # characters in one scalar (a description may have 2,000)
 MAX_FILES = 32  # files read for one scenario, counting each extends (repeats included)
 _MERGE = "tag:yaml.org,2002:merge"
 
@@ -119,10 +119,10 @@ class BoundedLoader(Composer, _Events, SafeConstructor, Resolver):
             self._reach(self.depth + height, mark)
             self._spend(values, mark, alias=True)
         else:
-            if isinstance(event, ScalarEvent) and len(event.value) > MAX_TEXT_CHARS:
+            if isinstance(event, ScalarEvent) and len(event.value) > MAX_SCALAR_CHARS:
                 raise self._refuse(
                     mark,
-                    f"a text of {len(event.value):,} characters; at most {MAX_TEXT_CHARS:,}",
+                    f"a text of {len(event.value):,} characters; at most {MAX_SCALAR_CHARS:,}",
                 )
             self._reach(self.depth + 1, mark)
             self._spend(1, mark, alias=False)

@@ -20,7 +20,7 @@ from yaml.reader import Reader
 from sim.config.errors import PathKey, Position, Problem, ScenarioError, clip, echo
 from sim.config.yaml_bounds import (
     MAX_FILE_BYTES,
-    MAX_TEXT_CHARS,
+    MAX_SCALAR_CHARS,
     BoundedLoader,
     Budget,
     refuse,
@@ -91,8 +91,8 @@ def parse_yaml(text: str, shown: str, budget: Budget) -> tuple[Any, Positions]:
 def parse_value(raw: str, where: Position, at: PathKey, budget: Budget) -> Any:
     """A ``--set`` value read as YAML, within the files' bounds; text that is not valid YAML
     stays text. Problems point at ``where`` under the key path ``at``."""
-    if len(raw) > MAX_TEXT_CHARS:
-        raise refuse(where, at, f"a value of {len(raw):,} characters; at most {MAX_TEXT_CHARS:,}")
+    if len(raw) > MAX_SCALAR_CHARS:
+        raise refuse(where, at, f"a value of {len(raw):,} characters; at most {MAX_SCALAR_CHARS:,}")
     if Reader.NON_PRINTABLE.search(raw):
         return raw
     loader = BoundedLoader(raw, where.source, budget)
