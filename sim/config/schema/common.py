@@ -15,10 +15,10 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic import Strict as StrictMode
 
+from sim.config.limits import MAX_REPLICATIONS, MAX_SEED
+
 MAX_NAME_CHARS = 64  # a name becomes a folder name (results/<name>/) and a table value
 MAX_TEXT_CHARS = 2_000  # a description or label: copied into every run's manifest
-MAX_SEED = 2**63 - 1  # seeds are stored in int64 columns and passed to numpy
-MAX_REPLICATIONS = 1_000_000  # each replication is a row of the kpis table, at least
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 Name = Annotated[
