@@ -16,6 +16,8 @@ from importlib import metadata
 
 import click
 
+from sim.config.limits import MAX_JOBS, MAX_REPLICATIONS, MAX_SEED
+
 EXIT_USAGE = 2
 EXIT_RUNTIME = 1
 SET_HELP = "Override a scenario value: dotted.key=value (repeatable), e.g. run.seed=7."
@@ -135,7 +137,7 @@ def _executor_options(command: Callable) -> Callable:
         click.option(
             "-j",
             "--jobs",
-            type=click.IntRange(min=1),
+            type=click.IntRange(min=1, max=MAX_JOBS),
             help="Worker processes (default: the number of cores).",
         ),
         click.option(
@@ -189,10 +191,12 @@ def main() -> None:
 @click.option(
     "-n",
     "--replications",
-    type=click.IntRange(min=1),
+    type=click.IntRange(min=1, max=MAX_REPLICATIONS),
     help="Replications to run (default: the scenario's run.replications).",
 )
-@click.option("--seed", type=click.IntRange(min=0), help="Root seed (default: run.seed).")
+@click.option(
+    "--seed", type=click.IntRange(min=0, max=MAX_SEED), help="Root seed (default: run.seed)."
+)
 @click.option(
     "--out",
     type=click.Path(file_okay=False),
@@ -218,7 +222,9 @@ def main() -> None:
     help="Add replications until the KPI's 95% CI half-width is at most HALFWIDTH (repeatable).",
 )
 @click.option(
-    "--max-replications", type=click.IntRange(min=1), help="Upper bound with --target-ci."
+    "--max-replications",
+    type=click.IntRange(min=1, max=MAX_REPLICATIONS),
+    help="Upper bound with --target-ci.",
 )
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary.")
 @click.option("--no-plots", is_flag=True, help="Skip the figures.")
@@ -342,7 +348,7 @@ def report(runs, out) -> None:
 @click.option(
     "-n",
     "--replications",
-    type=click.IntRange(min=1),
+    type=click.IntRange(min=1, max=MAX_REPLICATIONS),
     help="Replications per point (default: the sweep's replications).",
 )
 @click.option(
@@ -386,7 +392,6 @@ def sweep(
       withdrawal-sim sweep scenarios/sweeps/residual_trainers.yaml -n 20
       withdrawal-sim sweep scenarios/sweeps/threat_sobol.yaml --kpi incidents
     """
-    from sim.analysis.sensitivity import analyse_sweep
     from sim.experiment.sweep import run_sweep
 
     _check_kpis(kpis)  # before the sweep runs, not after
@@ -405,6 +410,8 @@ def sweep(
 
     for line in read_manifest(sweep_dir, "sweep")["sessions"][-1]["repaired"]:
         click.echo(f"repaired: {line}", err=True)  # always said: results were damaged
+    from sim.analysis.sensitivity import analyse_sweep  # scipy, SALib: only once it ran
+
     written = analyse_sweep(sweep_dir, list(kpis) or None)
     if not quiet:
         for path in written:

@@ -143,8 +143,9 @@ def apply_override(
             if last:
                 node[part] = value
             elif part not in node:
+                hint = suggestion(part, [k for k in node if isinstance(k, str)])
                 raise ScenarioError(
-                    [Problem(where, (*path, part), "no such key in the scenario to set below")]
+                    [Problem(where, (*path, part), f"no such key in the scenario{hint}")]
                 )
             else:
                 node = node[part]

@@ -20,6 +20,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sim.config.limits import MAX_JOBS, MAX_REPLICATIONS, MAX_SEED
 from sim.config.load import config_hash, load_scenario
 from sim.config.schema import Scenario
 from sim.experiment.executors import RunError, default_jobs, run_tasks, warm_up
@@ -29,9 +30,6 @@ from sim.experiment.store import RunStore
 
 if TYPE_CHECKING:
     import pandas as pd
-
-
-MAX_JOBS = 256  # worker processes; more than any machine this runs on can use
 
 
 def chunks(replications: Sequence[int], size: int) -> list[list[int]]:
@@ -231,8 +229,6 @@ def _run(
 
 def _check_counts(replications, seed, jobs, max_replications) -> None:
     """Refuse counts that would exhaust memory or overflow before anything starts."""
-    from sim.config.schema.common import MAX_REPLICATIONS, MAX_SEED
-
     for option, value, low, high in (
         ("replications", replications, 1, MAX_REPLICATIONS),
         ("max_replications", max_replications, 1, MAX_REPLICATIONS),

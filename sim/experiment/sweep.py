@@ -31,7 +31,7 @@ from typing import Any
 import pandas as pd
 from pydantic import ValidationError
 
-from sim.config.errors import Position, Problem, ScenarioError
+from sim.config.errors import Omitted, Position, Problem, ScenarioError
 from sim.config.load import apply_override, config_hash, load_raw, load_scenario, validate_data
 from sim.config.pydantic_errors import problems_from_validation
 from sim.config.schema import Scenario
@@ -61,7 +61,8 @@ def load_sweep(path: str | Path) -> Sweep:
     """Read and validate a sweep file; problems name the file, line and key."""
     path = Path(path)
     if not path.is_file():
-        raise ScenarioError([Problem(Position(str(path)), (), "file not found")])
+        what = "a folder, not a sweep file" if path.is_dir() else "file not found"
+        raise ScenarioError([Problem(Position(str(path)), (), what)])
     data, positions = read_yaml(path, str(path))
     try:
         return SweepFile.model_validate(data).sweep
@@ -76,10 +77,11 @@ def _override(path: str, value: Any) -> str:
 
 
 def point_scenarios(sweep: Sweep, base: Path, points: pd.DataFrame) -> dict[int, Scenario]:
-    """The validated scenario of every point; every point's problems are reported together."""
+    """The validated scenario of every point. Problems are reported together, each once
+    with the design points it affects (a typo in a path is one problem, not one a point)."""
     raw, raw_positions = load_raw(base)  # read the files once, not once per point
     scenarios: dict[int, Scenario] = {}
-    problems: list[Problem] = []
+    affected: dict[Problem, list[int]] = {}
     names = [p.path for p in sweep.parameters]
     for row in points.itertuples(index=False):
         values = dict(zip(["point", *names], row, strict=True))
@@ -90,13 +92,24 @@ def point_scenarios(sweep: Sweep, base: Path, points: pd.DataFrame) -> dict[int,
                 apply_override(data, expression, positions)
             scenarios[values["point"]] = validate_data(data, positions, Position(str(base)))
         except ScenarioError as exc:
-            problems.extend(
-                Problem(p.position, p.path, f"{p.message} (design point {values['point']})")
-                for p in exc.problems
-            )
-    if problems:
-        raise ScenarioError(problems[:20])
+            for problem in exc.problems:
+                if not isinstance(problem, Omitted):
+                    affected.setdefault(problem, []).append(values["point"])
+    if affected:
+        raise ScenarioError(
+            [
+                Problem(p.position, p.path, f"{p.message} ({_points(found, len(points))})")
+                for p, found in affected.items()
+            ]
+        )
     return scenarios
+
+
+def _points(found: list[int], total: int) -> str:
+    if len(found) == total:
+        return f"every design point ({total})"
+    shown = ", ".join(map(str, found[:5])) + (", …" if len(found) > 5 else "")
+    return f"design point{'s' if len(found) > 1 else ''} {shown}"
 
 
 def _plain(value: Any) -> Any:
@@ -131,7 +144,12 @@ def run_sweep(
     """
     warm_up(executor, jobs or default_jobs(), scheduler)
     sweep = load_sweep(path)
-    base_path = (Path(path).parent / sweep.scenario).resolve()
+    try:
+        base_path = (Path(path).parent / sweep.scenario).resolve()
+    except (OSError, RuntimeError) as exc:  # a symlink loop
+        raise ScenarioError(
+            [Problem(Position(str(path)), ("sweep", "scenario"), f"cannot resolve: {exc}")]
+        ) from None
     if not base_path.is_file():
         raise ScenarioError(
             [
