@@ -23,6 +23,7 @@ from sim.config.schema import LogNormal, Pareto
 from sim.model.durations import sampler
 
 BASELINE = ROOT / "scenarios" / "baseline.yaml"
+SHORT = "clock.end_date=2026-12-31"
 SECONDS = 5.0  # start-up and imports take about a second of that
 PEAK_MIB = 300.0
 SWEEP_SECONDS = 20.0  # `sweep` imports the analysis stack (scipy, SALib) first: ~4 s
@@ -60,9 +61,21 @@ def _scenario(body: str, name: str = "bad.yaml") -> Build:
 def _raw(content: bytes | str, name: str = "bad.yaml") -> Build:
     def build(folder: Path) -> None:
         data = content.encode("utf-8") if isinstance(content, str) else content
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
         (folder / name).write_bytes(data)
 
     return build
+
+
+def _nothing(folder: Path) -> None:
+    """Options alone are hostile: no file to build."""
+
+
+def _prior_run(folder: Path) -> None:
+    """A finished two-replication run of the shortened baseline in ``prior``."""
+    command = ["run", str(BASELINE), "-n", "2", "--seed", "1", "--out", "prior", "-q"]
+    outcome = run_cli(*command, "--no-plots", "--executor", "serial", "--set", SHORT, cwd=folder)
+    assert outcome.code == 0, outcome.stderr
 
 
 def _both(*builds: Build) -> Build:
@@ -502,6 +515,114 @@ CASES = [
         "bad.yaml:",
         "threats.processes",
         "about 4.38e+11 incidents expected in one replication",
+    ),
+    # -- options and run folders: refused before any replication runs ----------------------
+    Case(
+        "replications_past_the_limit",
+        _nothing,
+        ("run", str(BASELINE), *RUN, "-n", "1000000000"),
+        "Invalid value for '-n'",
+        "1000000000",
+        "1<=x<=1000000",
+    ),
+    Case(
+        "seed_past_64_bits",
+        _nothing,
+        ("run", str(BASELINE), *RUN, "--seed", str(2**64)),
+        "Invalid value for '--seed'",
+        str(2**64),
+        "x<=9223372036854775807",
+    ),
+    Case(
+        "a_million_worker_processes",
+        _nothing,
+        ("run", str(BASELINE), *RUN, "--jobs", "1000000"),
+        "Invalid value for '-j' / '--jobs'",
+        "1000000",
+        "1<=x<=256",
+    ),
+    Case(
+        "target_ci_without_a_width",
+        _nothing,
+        ("run", str(BASELINE), *RUN, "--target-ci", "incidents"),
+        "Invalid value for --target-ci",
+        "expected KPI=HALFWIDTH",
+        "got 'incidents'",
+    ),
+    Case(
+        "target_ci_of_an_unknown_kpi",
+        _nothing,
+        ("run", str(BASELINE), *RUN, "--target-ci", "incidnets=1"),
+        "--target-ci names unknown KPI(s)",
+        "incidnets",
+        "severity_total",
+    ),
+    Case(
+        "out_is_a_users_folder",
+        _raw("my notes", name="mine/notes.txt"),
+        ("run", str(BASELINE), *RUN[2:], "--out", "mine"),
+        "mine already exists and holds files this run did not write",
+        "",
+        "a new run needs a new folder",
+    ),
+    Case(
+        "out_below_a_file",
+        _raw("a file", name="plain"),
+        ("run", str(BASELINE), *RUN[2:], "--out", "plain/run"),
+        "cannot create plain/run",
+        "",
+        "a part of it is a file",
+    ),
+    Case(
+        "resume_of_a_folder_that_is_not_a_run",
+        _raw("my notes", name="mine/notes.txt"),
+        ("run", str(BASELINE), *RUN[2:], "--resume", "--out", "mine"),
+        "mine is not a run or sweep folder",
+        "",
+        "no manifest.json",
+    ),
+    Case(
+        "verify_a_manifest_of_an_unknown_version",
+        _raw('{"manifest_version": 99}', name="mine/manifest.json"),
+        ("verify", "mine"),
+        "mine/manifest.json",
+        "manifest_version 99",
+        "rerun the scenario with this version",
+    ),
+    Case(
+        "verify_a_manifest_that_is_not_json",
+        _raw(b"\x00\xff" * 1000, name="mine/manifest.json"),
+        ("verify", "mine"),
+        "mine/manifest.json",
+        "not valid JSON",
+        "",
+    ),
+    Case(
+        "resume_with_fewer_replications_than_the_run",
+        _prior_run,
+        ("run", str(BASELINE), *RUN[2:], "--set", SHORT, "--resume", "--out", "prior"),
+        "cannot resume prior",
+        "",
+        "its target is 2 replications, not 1",
+    ),
+    Case(
+        "resume_with_another_seed",
+        _prior_run,
+        (
+            "run",
+            str(BASELINE),
+            *RUN[4:],
+            "--set",
+            SHORT,
+            "--resume",
+            "--out",
+            "prior",
+            "--seed",
+            "5",
+        ),
+        "cannot resume prior",
+        "",
+        "it uses seed 1, not 5",
     ),
     Case(
         "hawkes_near_critical",

@@ -137,15 +137,19 @@ class RunStore:
 
     def create(self) -> None:
         """Claim a new folder: it must not exist (two runs can never share one)."""
-        self.run_dir.parent.mkdir(parents=True, exist_ok=True)
         try:
+            self.run_dir.parent.mkdir(parents=True, exist_ok=True)
             self.run_dir.mkdir()
         except FileExistsError:
+            if not self.run_dir.parent.is_dir():
+                raise RunError(f"cannot create {self.run_dir}: a part of it is a file") from None
             what = "a run" if self.manifest_path.exists() else "files this run did not write"
             raise RunError(
                 f"{self.run_dir} already exists and holds {what}; a new run needs a new "
                 "folder (use --resume to finish a run in it)"
             ) from None
+        except OSError as exc:
+            raise RunError(f"cannot create {self.run_dir}: {exc.strerror}") from None
 
     def lock(self) -> FolderLock:
         return FolderLock(self.run_dir)
