@@ -9,6 +9,7 @@ import os
 import random
 import signal
 import subprocess
+import time
 
 import pytest
 from runs import assert_same_tables, run_command, wait_for_commits
@@ -16,13 +17,14 @@ from runs import assert_same_tables, run_command, wait_for_commits
 from sim.experiment.journal import read_journal
 
 TRIALS = 20
+N = 60  # replications: 8 to 20 chunks, so a kill after the first few lands mid-run
 EXECUTORS = (("--executor", "serial"), ("--executor", "process", "--jobs", "2"))
 
 
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory):
     out = tmp_path_factory.mktemp("reference") / "run"
-    subprocess.run(run_command("--seed", 3, "--executor", "serial", out=out), check=True)
+    subprocess.run(run_command("--seed", 3, "--executor", "serial", out=out, n=N), check=True)
     return out
 
 
@@ -43,15 +45,18 @@ def test_kill_damage_resume_equals_uninterrupted(tmp_path, reference, trial):
     rng = random.Random(trial)
     out = tmp_path / "run"
     executor = EXECUTORS[trial % len(EXECUTORS)]
-    proc = subprocess.Popen(run_command("--seed", 3, *executor, out=out), stderr=subprocess.DEVNULL)
-    if wait_for_commits(proc, out, rng.randint(1, 3)):
-        # a random moment after the first commits: mid-chunk, mid-rename or mid-journal
-        deadline_ms = rng.randrange(0, 400)
-        try:
-            proc.wait(timeout=deadline_ms / 1000)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
+    # its own process group, so the kill takes pool workers too (as an OOM kill of the
+    # session or a power cut would; tests/test_experiment_resume.py kills the parent alone)
+    proc = subprocess.Popen(
+        run_command("--seed", 3, *executor, out=out, n=N),
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    assert wait_for_commits(proc, out, rng.randint(1, 3)), "the run ended before the kill"
+    # a random moment after the first commits: mid-chunk, mid-rename or mid-journal
+    time.sleep(rng.uniform(0, 0.05))
+    os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.wait() == -signal.SIGKILL
     commits = read_journal(out)
     assert commits, "nothing committed before the kill"
     commit = rng.choice(commits)
