@@ -135,7 +135,7 @@ clock:
   end_date: 2027-13-01  # <--
 """,
         "clock.end_date",
-        hint="cannot read '2027-13-01'",
+        hint="month value is outside expected range of 1-12 (got '2027-13-01')",
     ),
     "phase_2_before_phase_1": bad(
         """\
@@ -570,3 +570,19 @@ def test_run_of_a_bad_scenario_leaves_no_results(tmp_path):
     assert "error: bad.yaml:5:7: threats.processes.al_qaim_aq.rate_per_day" in done.stderr
     assert not out.exists()
     assert not (tmp_path / "results").exists()
+
+
+def test_an_impossible_date_does_not_hide_the_other_problems(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    _write(
+        tmp_path,
+        "bad.yaml",
+        f"extends: {BASE_TOKEN}\nclock:\n  start_date: 2025-02-30\n"
+        "forces:\n  lift:\n    - name: airlift\n      lifts_per_dya: 2\n",
+    )
+    result = CliRunner().invoke(main, ["validate", "bad.yaml"])
+    assert result.exit_code == 2
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 2, result.output
+    assert "clock.start_date" in lines[0] and "day value is outside expected range" in lines[0]
+    assert "did you mean 'lifts_per_day'?" in lines[1]

@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 from yaml.reader import Reader
 
-from sim.config.errors import PathKey, Position, Problem, ScenarioError, clip, echo
+from sim.config.errors import PathKey, Position, Problem, ScenarioError, clip
 from sim.config.yaml_bounds import (
     MAX_FILE_BYTES,
     MAX_SCALAR_CHARS,
@@ -147,18 +147,16 @@ def _malformed(exc: yaml.YAMLError, shown: str) -> Problem:
     return Problem(where, (), f"malformed YAML: {message}")
 
 
-def _scalar(
-    loader: BoundedLoader, node: yaml.Node, path: PathKey, where: Position, problems: list
-) -> Any:
-    """Construct a scalar; a value YAML recognises but cannot build (2025-13-45) is a problem."""
+def _scalar(loader: BoundedLoader, node: yaml.Node) -> Any:
+    """Construct a scalar. A value YAML recognises but cannot build (2025-13-45) stays the
+    text it is: the schema then reports it where it stands (``2025-13-45`` is no date), along
+    with every other problem of the file, instead of hiding them."""
     try:
         return loader.construct_object(node, deep=True)
     except yaml.YAMLError:
         raise
-    except (ValueError, TypeError, OverflowError) as exc:
-        message = f"cannot read {echo(node.value)}: {clip(str(exc), 80)}"
-        problems.append(Problem(where, path, message))
-        return None
+    except (ValueError, TypeError, OverflowError):
+        return node.value
 
 
 def _item_name(loader: BoundedLoader, node: yaml.Node) -> str | None:
@@ -199,10 +197,7 @@ def _build(
             if not isinstance(key_node, yaml.ScalarNode):
                 problems.append(Problem(where, path, "keys must be plain words"))
                 continue
-            before = len(problems)
-            key = _scalar(loader, key_node, path, where, problems)
-            if len(problems) > before:
-                continue
+            key = _scalar(loader, key_node)
             if not isinstance(key, str | int | float | bool):
                 problems.append(Problem(where, path, "keys must be plain words"))
                 continue
@@ -229,4 +224,4 @@ def _build(
             positions.setdefault((*path, key), where)
             items.append(_build(loader, child, (*path, key), shown, positions, problems))
         return items
-    return _scalar(loader, node, path, _where(shown, node), problems)
+    return _scalar(loader, node)
