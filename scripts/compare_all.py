@@ -1,9 +1,10 @@
-"""Run every scenario with one seed, compare each with the baseline, and write docs/results.md.
+"""Run every scenario with one seed and compare each with the baseline.
 
-    python scripts/compare_all.py [--replications N] [--seed S] [--jobs J]
+    python scripts/compare_all.py [--replications N] [--seed S] [--jobs J] [--docs]
 
-The figures land in docs/figures/ and the table and command in docs/results.md, so the
-document always shows the output of the run it describes.
+Everything goes to a new folder results/compare_all/<UTC time>/ (untracked): the runs, the
+comparison and results.md. With --docs (``make refresh-results``) results.md and its three
+figures are also copied to docs/, so the document shows the output of the run it describes.
 """
 
 from __future__ import annotations
@@ -36,11 +37,11 @@ def main() -> None:
     parser.add_argument("--replications", type=int, default=200)
     parser.add_argument("--seed", type=int, default=20250901)
     parser.add_argument("--jobs", type=int, default=None)
+    parser.add_argument("--docs", action="store_true", help="also rewrite docs/results.md")
     args = parser.parse_args()
     scenarios = sorted(ROOT.glob("scenarios/*.yaml"), key=lambda p: p.stem != "baseline")
-    out = ROOT / "results" / "compare_all"
-    if out.exists():
-        shutil.rmtree(out)
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
+    out = ROOT / "results" / "compare_all" / stamp
     runs = []
     for path in scenarios:
         print(f"running {path.stem} ...", flush=True)
@@ -49,17 +50,21 @@ def main() -> None:
                 path, args.replications, args.seed, jobs=args.jobs, out=out / path.stem, plots=False
             )
         )
-    figures = ROOT / "docs" / "figures"
-    figures.mkdir(parents=True, exist_ok=True)
     written = compare(runs, out / "comparison")
-    for key in ("in_iraq", "incidents", "forest"):
-        shutil.copy(written[key], figures / written[key].name)
     table = pd.read_csv(written["csv"])
-    write_markdown(table, args, scenarios)
-    print(f"wrote {ROOT / 'docs' / 'results.md'}")
+    text = markdown(table, args, scenarios, out)
+    (out / "results.md").write_text(text)
+    print(f"wrote {out / 'results.md'}")
+    if args.docs:
+        figures = ROOT / "docs" / "figures"
+        figures.mkdir(parents=True, exist_ok=True)
+        for key in ("in_iraq", "incidents", "forest"):
+            shutil.copy(written[key], figures / written[key].name)
+        (ROOT / "docs" / "results.md").write_text(text)
+        print(f"wrote {ROOT / 'docs' / 'results.md'} and docs/figures/")
 
 
-def write_markdown(table: pd.DataFrame, args, scenarios: list[Path]) -> None:
+def markdown(table: pd.DataFrame, args, scenarios: list[Path], out: Path) -> str:
     command = f"python scripts/compare_all.py --replications {args.replications} --seed {args.seed}"
     head = table[table["kpi"].isin(HEADLINE)].copy()
     head["difference (95% CI)"] = head.apply(
@@ -68,12 +73,12 @@ def write_markdown(table: pd.DataFrame, args, scenarios: list[Path]) -> None:
     )
     wide = head.pivot(index="scenario", columns="kpi", values="difference (95% CI)")
     wide = wide[[k for k in HEADLINE if k in wide.columns]]
-    manifest = sim.load_results(ROOT / "results" / "compare_all" / "baseline").manifest
+    manifest = sim.load_results(out / "baseline").manifest
     reference = head.drop_duplicates("kpi").set_index("kpi")["reference_mean"]
     lines = [
         "# Results: every scenario against the baseline",
         "",
-        f"Produced by `{command}` (`make compare-all`) on {dt.date.today().isoformat()}: "
+        f"Produced by `{command}` (`make refresh-results`) on {dt.date.today().isoformat()}: "
         f"{args.replications} replications per scenario, root seed {args.seed}, withdrawal-sim "
         f"{manifest['versions']['withdrawal-sim']} at commit `{manifest['git_commit']}`.",
         "Differences are scenario minus baseline, paired replication by replication (common "
@@ -97,7 +102,7 @@ def write_markdown(table: pd.DataFrame, args, scenarios: list[Path]) -> None:
         "`severity_unstopped` (severity of incidents not interdicted), `interdiction_rate`, "
         "`below_threshold_day` (first day in-Iraq personnel fall below 500), `final_in_iraq`, "
         "`repositioning_triggers`. The full table of every KPI is "
-        "`results/compare_all/comparison/comparison.csv` after the run.",
+        "`results/compare_all/<run time>/comparison/comparison.csv` after the run.",
         "",
         "## Figures",
         "",
@@ -114,7 +119,7 @@ def write_markdown(table: pd.DataFrame, args, scenarios: list[Path]) -> None:
         + ".",
         "",
     ]
-    (ROOT / "docs" / "results.md").write_text("\n".join(lines))
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
+import time
 from collections.abc import Callable
 from functools import wraps
 from importlib import metadata
@@ -17,6 +18,8 @@ from importlib import metadata
 import click
 
 from sim.config.limits import MAX_JOBS, MAX_REPLICATIONS, MAX_SEED
+
+STARTED = time.perf_counter()  # "in all" counts from here: the interpreter is up
 
 EXIT_USAGE = 2
 EXIT_RUNTIME = 1
@@ -285,9 +288,14 @@ def run(
                 f"({m['completed_replications']} replications, seed {m['root_seed']}) -> {run_dir}"
             )
             return
+        figures = last.get("figure_seconds")
+        timing = f"{last['seconds']:.1f} s running" + (
+            f", {figures:.1f} s drawing" if figures is not None else ""
+        )
         click.echo(
             f"{m['scenario']}: {m['completed_replications']} replications, seed "
-            f"{m['root_seed']}, {last['seconds']:.1f} s ({m['stop_reason']}) -> {run_dir}"
+            f"{m['root_seed']} ({m['stop_reason']}): {timing}, "
+            f"{time.perf_counter() - STARTED:.1f} s in all -> {run_dir}"
         )
 
 
@@ -296,12 +304,11 @@ def run(
 @click.option(
     "--out",
     type=click.Path(file_okay=False),
-    default="results/compare",
-    show_default=True,
-    help="Folder for the table and figures.",
+    help="Folder for the table and figures (default: a new results/compare/<time>/).",
 )
+@click.option("--overwrite", is_flag=True, help="Replace the files of an --out that has some.")
 @_friendly_errors
-def compare(runs, out) -> None:
+def compare(runs, out, overwrite) -> None:
     """Compare run folders against the first (the reference): KPI table and figures.
 
     Runs that share a root seed are compared replication by replication (paired t
@@ -315,7 +322,11 @@ def compare(runs, out) -> None:
 
     if len(runs) < 2:
         raise click.UsageError("compare needs at least two run folders")
-    written = write_comparison(list(runs), out)
+    if out is None:
+        import datetime as dt
+
+        out = f"results/compare/{dt.datetime.now(dt.UTC).strftime('%Y%m%d-%H%M%S-%f')}"
+    written = write_comparison(list(runs), out, overwrite=overwrite)
     for path in written.values():
         click.echo(f"wrote {path}")
 

@@ -168,14 +168,21 @@ def _markdown(table: pd.DataFrame) -> str:
     return "\n".join(lines + [""] + [f"- {n}" for n in notes]) + "\n"
 
 
-def compare(run_dirs: list[str | Path], out: str | Path) -> dict[str, Path]:
-    """Write the comparison table (CSV, Markdown) and figures into ``out``; return the paths."""
+def compare(
+    run_dirs: list[str | Path], out: str | Path, *, overwrite: bool = False
+) -> dict[str, Path]:
+    """Write the comparison table (CSV, Markdown) and figures into ``out``; return the paths.
+
+    An ``out`` that already holds files is refused unless ``overwrite``: a second comparison
+    must not silently replace the first one's tables."""
     if len(run_dirs) < 2:
         raise RunError("compare needs at least two run folders")
+    out = Path(out)
+    if out.is_dir() and any(out.iterdir()) and not overwrite:
+        raise RunError(f"{out} already holds files; choose another --out or pass --overwrite")
     runs = load_runs(run_dirs, COMPARE_TABLES)
     table = compare_runs(runs)
     colors = scenario_colors(runs)
-    out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     written = {
         "csv": out / "comparison.csv",

@@ -220,11 +220,20 @@ def _run(
     )
     store.write_manifest(manifest)
     if plots:
+        if _showing(progress):
+            print("drawing figures ...", file=sys.stderr, flush=True)
+        began = time.perf_counter()
         from sim.analysis.figures import run_figures
 
         manifest["figures"] = [p.name for p in run_figures(store.run_dir)]
+        session["figure_seconds"] = round(time.perf_counter() - began, 3)
         store.write_manifest(manifest)
     return store.run_dir
+
+
+def _showing(progress: bool | None) -> bool:
+    """Whether to show progress: as asked, or when standard error is a terminal."""
+    return sys.stderr.isatty() if progress is None else progress
 
 
 def _check_counts(replications, seed, jobs, max_replications) -> None:
@@ -301,7 +310,7 @@ def _execute(scenario, seed, todo, store, session, progress) -> None:
     from sim.experiment.tasks import run_chunk
 
     executor, jobs, scheduler = session["executor"], session["jobs"], session["scheduler"]
-    show = sys.stderr.isatty() if progress is None else progress
+    show = _showing(progress)
     stage_in = None if scheduler else store.run_dir  # see sim.experiment.tasks
     size = chunk_size(len(todo), jobs)
     tasks = [(scenario, seed, chunk, stage_in) for chunk in chunks(todo, size)]
