@@ -1,4 +1,5 @@
-"""Loading scenarios: the merge rule, ``--set``, the JSON Schema and the YAML round trip."""
+"""Loading scenarios: the merge rule, ``--set`` and the YAML round trip (the JSON Schemas of
+scenario and sweep files: tests/test_json_schema.py)."""
 
 from __future__ import annotations
 
@@ -6,12 +7,9 @@ import datetime as dt
 import json
 from pathlib import Path
 
-import jsonschema
 import pytest
 import yaml
-from click.testing import CliRunner
 
-from sim.cli import main
 from sim.config.errors import ScenarioError
 from sim.config.load import config_hash, load_raw, load_scenario, scenario_to_yaml
 from sim.config.merge import deep_merge
@@ -223,47 +221,6 @@ def test_set_does_not_change_the_files(tmp_path):
     first = load_raw(BASELINE)[0]
     load_raw(BASELINE, ["forces.sites.erbil.personnel.trainers=10"])
     assert load_raw(BASELINE)[0] == first
-
-
-# -- the JSON Schema ------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def json_schema() -> dict:
-    result = CliRunner().invoke(main, ["schema"])
-    assert result.exit_code == 0, result.output
-    schema = json.loads(result.output)
-    jsonschema.Draft202012Validator.check_schema(schema)
-    return schema
-
-
-def _as_json(data: dict) -> dict:
-    return json.loads(json.dumps(data, default=str))
-
-
-@pytest.mark.parametrize("path", SHIPPED, ids=SHIPPED_IDS)
-def test_shipped_scenario_matches_the_json_schema(path, json_schema):
-    data, _ = load_raw(path)
-    jsonschema.Draft202012Validator(json_schema).validate(_as_json(data))
-
-
-def test_json_schema_rejects_what_the_loader_rejects(json_schema):
-    validator = jsonschema.Draft202012Validator(json_schema)
-    data = _as_json(load_raw(BASELINE)[0])
-    data["forces"]["sites"][0]["persnnel"] = {}
-    assert not validator.is_valid(data)
-    data = _as_json(load_raw(BASELINE)[0])
-    data["threats"]["processes"][0]["kind"] = "hawks"
-    assert not validator.is_valid(data)
-    data = _as_json(load_raw(BASELINE)[0])
-    del data["clock"]
-    assert not validator.is_valid(data)
-
-
-def test_json_schema_describes_the_scenario(json_schema):
-    assert json_schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
-    assert set(json_schema["required"]) >= {"metadata", "clock", "forces", "border", "threats"}
-    assert json_schema["additionalProperties"] is False
 
 
 # -- the YAML round trip --------------------------------------------------------------------------

@@ -224,6 +224,20 @@ def load_scenario(path: str | Path, overrides: Sequence[str] = ()) -> Scenario:
     return validate_data(data, positions, Position(_shown(Path(path))))
 
 
+def file_kind(path: str | Path) -> str:
+    """``"sweep"`` for a sweep file (a mapping with a top-level ``sweep`` key), else
+    ``"scenario"``. A file that cannot be read as a mapping counts as a scenario file, so
+    that loading it reports why."""
+    path = Path(path)
+    if _not_a_file(path):
+        return "scenario"
+    try:
+        data, _ = read_yaml(path, _shown(path))
+    except ScenarioError:
+        return "scenario"
+    return "sweep" if isinstance(data, dict) and "sweep" in data else "scenario"
+
+
 def scenario_to_yaml(scenario: Scenario) -> str:
     """The fully resolved scenario as YAML that loads back to an equal Scenario."""
     return yaml.safe_dump(scenario.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
