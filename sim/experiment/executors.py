@@ -13,13 +13,41 @@ interpreter importing numpy and pyarrow (half a second each, which was a quarter
 of the caller's threads, locks or state, so this is safe from notebooks and threaded
 programs. It lives as long as the calling process and keeps the code it imported first: in
 a notebook, restart the kernel after editing the package (or use ``executor="serial"``).
+
+Connecting to a Dask scheduler (``scheduler="tcp://HOST:PORT"``) is bounded in time as a
+whole: ``WITHDRAWAL_SIM_DASK_TIMEOUT`` seconds (default 10) for the TCP connection, Dask's
+handshake, the first request and the client's registration together. ``Client(timeout=)``
+alone does not bound it: distributed (2026.8) reads the handshake reply of a connection it
+has opened with no time limit, so a service that accepts connections and never speaks (a
+firewall, a stuck process, an HTTP server waiting for its request) held a run for ever. The
+address is therefore checked first (its form; a plain TCP connection, which tells "refused"
+from "nothing answered"; then Dask's handshake and an ``identity`` request, under one
+deadline, which tells "not a Dask scheduler" from a scheduler), and every failure is an
+``ExecutorError`` naming the address and what happened.
+
+Ctrl-C in a terminal signals the whole process group, workers included; left to themselves
+they print tracebacks, and distributed its complaints about lost connections (about a
+hundred lines for a Dask run). So only the run's own process takes the KeyboardInterrupt:
+the forkserver starts with SIGINT ignored, so its Dask workers ignore it from their first
+instruction (pool workers restore the default, as before); a local cluster's start holds a
+Ctrl-C until the cluster is up (a second one interrupts at once), and so does fetching each
+result; then the client and the cluster are closed with logging off, each within
+``CLOSE_TIMEOUT`` seconds, and the workers exit with their nannies. Where workers are
+spawned instead (macOS), they ignore SIGINT from their construction on (``DaskWorker``).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import importlib
+import itertools
+import logging
+import math
 import multiprocessing
 import os
+import signal
+import socket
 import sys
 import threading
 import time
@@ -29,6 +57,10 @@ from typing import Any
 
 EXECUTORS = ("serial", "process", "dask")
 WORKER_MODULES = ["sim.experiment.tasks", "sim.arrow", "pyarrow.parquet"]
+SCHEMES = ("tcp", "tls", "ws", "wss")  # Dask's protocols over TCP (not inproc, ucx)
+TIMEOUT_ENV = "WITHDRAWAL_SIM_DASK_TIMEOUT"
+DEFAULT_TIMEOUT = 10.0  # seconds to reach a Dask scheduler, handshake included
+CLOSE_TIMEOUT = 10.0  # seconds for each of client and local cluster to shut down
 
 
 class ExecutorError(RuntimeError):
@@ -65,9 +97,38 @@ def warm_up(executor: str, jobs: int, scheduler: str | None = None) -> None:
         return
     local = executor == "process" or (executor == "dask" and not scheduler)
     if local and _forkserver(executor) is not None:
-        from multiprocessing import forkserver
+        _start_forkserver()
 
+
+def _start_forkserver() -> None:
+    """Start the forkserver (if not yet running) with SIGINT ignored.
+
+    Ctrl-C in a terminal signals the whole process group. The forkserver imports the
+    model for seconds; interrupted there it printed a traceback, and the Dask workers it
+    forks inherited the default handler and printed theirs. Ignored at the start (an
+    ignored signal stays ignored across exec, and the forkserver gives its children the
+    disposition it started with), SIGINT reaches only the run's own process, which shuts
+    the workers down. Pool workers restore the default handler (``_pool_worker``). A
+    Ctrl-C in the few milliseconds of the start itself is lost: press it again."""
+    from multiprocessing import forkserver
+
+    if threading.current_thread() is not threading.main_thread():
         forkserver.ensure_running()
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        forkserver.ensure_running()
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+
+
+def _pool_worker(owner: int) -> None:
+    """A process-pool worker's initializer: the default SIGINT handler (the forkserver
+    ignores it; an interrupted task ends, so the pool shuts down at once) and
+    ``_exit_with(owner)``."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    _exit_with(owner)
 
 
 def _exit_with(owner: int, every: float = 1.0) -> None:
@@ -103,11 +164,15 @@ def run_tasks(
     if executor == "serial" or (executor == "process" and jobs == 1):
         yield from map(fn, tasks)
     elif executor == "process":
-        context = _forkserver(executor) or multiprocessing.get_context("spawn")
+        context = _forkserver(executor)
+        if context is None:
+            context = multiprocessing.get_context("spawn")
+        else:
+            _start_forkserver()
         with ProcessPoolExecutor(
             max_workers=jobs,
             mp_context=context,
-            initializer=_exit_with,
+            initializer=_pool_worker,
             initargs=(os.getpid(),),
         ) as pool:
             yield from _windowed(
@@ -138,44 +203,337 @@ def _windowed(submit, tasks, window, wait_some) -> Iterator[Any]:
                 yield future.result()
 
 
+def connect_timeout() -> float:
+    """Seconds allowed to reach a Dask scheduler: ``$WITHDRAWAL_SIM_DASK_TIMEOUT`` or 10."""
+    value = os.environ.get(TIMEOUT_ENV, "").strip()
+    if not value:
+        return DEFAULT_TIMEOUT
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = math.nan
+    if not (0 < seconds <= 3600):
+        raise ExecutorError(
+            f"{TIMEOUT_ENV} must be a number of seconds in (0, 3600], got '{value}'"
+        )
+    return seconds
+
+
+def _parse_scheduler(address: str) -> tuple[str, str, str, int]:
+    """(address, scheme, host, port) of a scheduler address, or an ExecutorError saying
+    what is wrong with it. A bare ``HOST:PORT`` means Dask's default scheme (tcp)."""
+    from distributed.comm.addressing import parse_address, parse_host_port
+
+    usage = f"invalid Dask scheduler address '{address}': expected tcp://HOST:PORT"
+    text = address.strip()
+    if not text or len(text) > 1000 or any(c.isspace() or not c.isprintable() for c in text):
+        raise ExecutorError(usage)
+    scheme, location = parse_address(text)
+    if scheme not in SCHEMES or "://" in location or "/" in location:
+        if scheme not in SCHEMES:
+            hint = f"'{scheme}://' is not supported"
+        else:
+            hint = "no path after the port"
+        known = ", ".join(f"{name}://" for name in SCHEMES)
+        raise ExecutorError(f"{usage} ({hint}; use {known})")
+    try:
+        host, port = parse_host_port(location)
+        port = int(port)
+    except (ValueError, TypeError) as exc:
+        raise ExecutorError(f"{usage} ({exc})") from None
+    if not host or not 0 < port < 65536:
+        raise ExecutorError(f"{usage} (the port must be 1 to 65535)")
+    return f"{scheme}://{location}", scheme, host, port
+
+
+def _reach(address: str, host: str, port: int, seconds: float) -> None:
+    """Open (and close) a plain TCP connection, telling refusal from silence."""
+    try:
+        with socket.create_connection((host, port), timeout=seconds):
+            pass
+    except TimeoutError:
+        raise TimeoutError("connect") from None
+    except ConnectionRefusedError:
+        raise ExecutorError(
+            f"cannot reach Dask scheduler {address}: connection refused "
+            "(nothing listens there; is the scheduler running?)"
+        ) from None
+    except socket.gaierror as exc:
+        raise ExecutorError(
+            f"cannot reach Dask scheduler {address}: unknown host '{host}' ({exc.strerror})"
+        ) from None
+    except OSError as exc:
+        reason = exc.strerror or exc
+        raise ExecutorError(f"cannot reach Dask scheduler {address}: {reason}") from None
+
+
+async def _identify(address: str, seconds: float, connection_args: dict, state: dict) -> Any:
+    """Dask's handshake, then the reply to an ``identity`` request."""
+    from distributed.comm import connect
+
+    comm = await connect(address, timeout=seconds, **connection_args)
+    try:
+        state["stage"] = "identity"
+        await comm.write({"op": "identity", "reply": True})
+        reply = await comm.read()
+        await comm.write({"op": "close", "reply": False})
+        return reply
+    finally:
+        await comm.close()
+
+
+def _probe(address: str, scheme: str, host: str, port: int, deadline: float, limit: float):
+    """Make sure a Dask scheduler answers at ``address`` before ``deadline`` (monotonic);
+    ``limit`` is the whole connection's time limit, for the messages. Name resolution, the
+    TCP connection, Dask's handshake and the ``identity`` request run in a thread of their
+    own (which also works when the caller runs an event loop), joined with the deadline."""
+    from distributed.security import Security
+
+    connection_args = Security().get_connection_args("client")
+    if scheme == "tls" and connection_args.get("ssl_context") is None:
+        raise ExecutorError(
+            f"cannot connect to Dask scheduler {address}: tls:// needs Dask's TLS settings "
+            "(distributed.comm.tls.* in the Dask configuration), and none are set"
+        )
+    state: dict[str, Any] = {"stage": "connect"}
+
+    def probe() -> None:
+        try:
+            _reach(address, host, port, max(0.001, deadline - time.monotonic()))
+            state["stage"] = "handshake"
+            seconds = max(0.001, deadline - time.monotonic())
+            identify = _identify(address, seconds, connection_args, state)
+            state["reply"] = asyncio.run(asyncio.wait_for(identify, seconds))
+        except BaseException as exc:  # reported below, in the caller's thread
+            state["error"] = exc
+
+    thread = threading.Thread(target=probe, name="dask-scheduler-probe", daemon=True)
+    thread.start()
+    thread.join(max(0.0, deadline - time.monotonic()) + 1.0)
+    stage, error, reply = state["stage"], state.get("error"), state.get("reply")
+    if isinstance(error, ExecutorError):
+        raise error
+    if thread.is_alive() or isinstance(error, TimeoutError):
+        if stage == "connect":
+            raise ExecutorError(
+                f"cannot reach Dask scheduler {address}: nothing answered within {limit:g} s"
+            )
+        said = "Dask's handshake" if stage == "handshake" else "a Dask request"
+        raise ExecutorError(
+            f"no Dask scheduler at {address}: it accepted the connection but did not "
+            f"answer {said} within {limit:g} s (is it a Dask scheduler?)"
+        )
+    if isinstance(error, OSError):  # distributed's CommClosedError is one
+        during = "Dask's handshake" if stage == "handshake" else "a Dask request"
+        raise ExecutorError(
+            f"no Dask scheduler at {address}: it closed the connection during {during} "
+            "(not a Dask scheduler?)"
+        )
+    if error is not None or not isinstance(reply, dict):
+        raise ExecutorError(
+            f"no Dask scheduler at {address}: it answered, but not in Dask's protocol "
+            "(not a Dask scheduler?)"
+        )
+    if "workers" not in reply:
+        raise ExecutorError(
+            f"no Dask scheduler at {address}: it is a Dask {reply.get('type', 'service')}, "
+            "not the scheduler"
+        )
+
+
+def _connect(scheduler: str) -> tuple[Any, int]:
+    """A client of the scheduler at ``scheduler`` and its number of workers, all within
+    ``connect_timeout()`` seconds."""
+    from distributed import Client
+
+    limit = connect_timeout()
+    deadline = time.monotonic() + limit
+    address, scheme, host, port = _parse_scheduler(scheduler)
+    _probe(address, scheme, host, port, deadline, limit)
+
+    def left() -> float:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise ExecutorError(
+                f"cannot connect to Dask scheduler {address}: no answer within {limit:g} s"
+            )
+        return remaining
+
+    # it answered just now, so the client's own handshake (unbounded in distributed) will too
+    try:
+        client = Client(address, timeout=left())
+    except (OSError, ImportError) as exc:  # TimeoutError and CommClosedError are OSErrors
+        raise ExecutorError(f"cannot connect to Dask scheduler {address}: {exc}") from None
+    try:
+        return client, _worker_count(client, left())
+    except BaseException as exc:
+        client.close(timeout=CLOSE_TIMEOUT)
+        if isinstance(exc, OSError):
+            raise ExecutorError(
+                f"Dask scheduler {address} did not answer within {limit:g} s"
+            ) from None
+        raise
+
+
+def _worker_count(client, seconds: float) -> int:
+    """The scheduler's number of workers (``scheduler_info()``, bounded in time)."""
+    info = client.sync(client.scheduler.identity, callback_timeout=seconds)
+    return len(info.get("workers", {}))
+
+
+def __getattr__(name: str) -> Any:
+    """``DaskWorker``, built on first use so that Dask is imported only when chosen (a
+    local cluster's nannies send the class to their worker processes by name)."""
+    if name != "DaskWorker":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from distributed import Worker
+
+    class DaskWorker(Worker):
+        """A local cluster's worker. It ignores SIGINT, which a terminal's Ctrl-C sends to
+        the whole process group: the run's own process handles the interrupt and shuts the
+        cluster down, and the worker exits with its nanny instead of printing tracebacks."""
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            if threading.current_thread() is threading.main_thread():
+                signal.signal(signal.SIGINT, signal.SIG_IGN)
+            super().__init__(*args, **kwargs)
+
+    DaskWorker.__qualname__ = "DaskWorker"
+    globals()["DaskWorker"] = DaskWorker
+    return DaskWorker
+
+
+def _local_cluster(jobs: int):
+    from distributed import LocalCluster, Nanny
+
+    worker = __getattr__("DaskWorker")
+
+    class QuietNanny(Nanny):
+        """A nanny whose worker process is a ``DaskWorker``."""
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            kwargs.setdefault("worker_class", worker)
+            super().__init__(*args, **kwargs)
+
+    try:
+        return LocalCluster(
+            n_workers=jobs,
+            threads_per_worker=1,
+            processes=True,
+            worker_class=QuietNanny,
+            host="127.0.0.1",
+            dashboard_address=None,
+            # no dashboard; the scheduler's HTTP server (health and metrics) on a free port
+            # of its own instead of 8787, which another run may hold (a warning on stderr)
+            scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
+            silence_logs=logging.ERROR,
+        )
+    except OSError as exc:
+        raise ExecutorError(f"cannot start a local Dask cluster: {exc}") from None
+
+
+@contextlib.contextmanager
+def _sigint_deferred() -> Iterator[None]:
+    """Hold a Ctrl-C until the block ends, then raise KeyboardInterrupt; a second Ctrl-C
+    raises at once. Around what distributed does not survive being interrupted in: a local
+    cluster's start (it left workers half-spawned, printing tracebacks, and failed to close
+    the cluster at exit) and its ``sync()`` calls (its event loop logged a ``NameError``).
+    Only in the main thread with Python's default handler; elsewhere, no change."""
+    main = threading.current_thread() is threading.main_thread()
+    if not main or signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        yield
+        return
+    caught: list[int] = []
+
+    def hold(signum: int, frame: Any) -> None:
+        caught.append(signum)
+        if len(caught) > 1:
+            raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, hold)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    if caught:
+        raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def _silenced(quiet: bool) -> Iterator[None]:
+    """No logging at all in the block (when ``quiet``): after an interrupt, the complaints
+    of distributed (and tornado, asyncio) about connections closed under them are expected
+    and say nothing to the user."""
+    if not quiet:
+        yield
+        return
+    previous = logging.root.manager.disable
+    logging.disable(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        logging.disable(previous)
+
+
+def _dask_windowed(client, fn, tasks, window: int) -> Iterator[Any]:
+    """``_windowed`` for Dask. This thread waits in ``as_completed`` (on a plain condition,
+    where a Ctrl-C is harmless) and fetches each result with Ctrl-C held for the moment it
+    takes (``_sigint_deferred``)."""
+    from distributed import as_completed
+
+    done = as_completed(loop=client.loop)
+    iterator = iter(tasks)
+    in_flight = 0
+    for task in itertools.islice(iterator, window):
+        done.add(client.submit(fn, task, pure=False))
+        in_flight += 1
+    while in_flight:
+        future = next(done)
+        in_flight -= 1
+        if future.status == "cancelled":
+            raise ExecutorError("Dask cancelled a task: the scheduler or its workers went away")
+        with _sigint_deferred():
+            result = future.result()  # raises the task's exception if it failed
+        for task in itertools.islice(iterator, 1):
+            done.add(client.submit(fn, task, pure=False))
+            in_flight += 1
+        yield result
+
+
 def _run_dask(fn, tasks, jobs: int, scheduler: str | None) -> Iterator[Any]:
     try:
         import dask
-        from distributed import Client, LocalCluster
-        from distributed import wait as dask_wait
+        from distributed import Client
     except ImportError:
         raise ExecutorError(
             "the Dask executor needs the 'dask' extra: pip install 'withdrawal-sim[dask]'"
         ) from None
     # a local cluster's workers (and any it restarts) fork from the preloaded forkserver
-    method = "forkserver" if _forkserver("dask") is not None else "spawn"
+    method = "spawn"
+    if not scheduler and _forkserver("dask") is not None:
+        method = "forkserver"
+        _start_forkserver()
     with dask.config.set({"distributed.worker.multiprocessing-method": method}):
-        cluster = None
+        cluster = client = None
+        interrupted = False
         try:
             if scheduler:
-                client = Client(scheduler, timeout="10s")
+                client, workers = _connect(scheduler)
             else:
-                cluster = LocalCluster(
-                    n_workers=jobs,
-                    threads_per_worker=1,
-                    processes=True,
-                    dashboard_address=None,
-                    silence_logs=40,
-                )
-                client = Client(cluster)
-        except OSError as exc:
-            raise ExecutorError(f"cannot reach Dask scheduler {scheduler}: {exc}") from None
-        try:
-            workers = max(1, len(client.scheduler_info().get("workers", {})) or jobs)
+                with _sigint_deferred():
+                    cluster = _local_cluster(jobs)
+                    client = Client(cluster)
+                    workers = _worker_count(client, connect_timeout())
 
-            def submit(task):
-                return client.submit(fn, task, pure=False)
-
-            def wait_some(pending):
-                return dask_wait(pending, return_when="FIRST_COMPLETED")
-
-            yield from _windowed(submit, tasks, 2 * workers, wait_some)
+            yield from _dask_windowed(client, fn, tasks, 2 * max(1, workers or jobs))
+        except BaseException as exc:
+            interrupted = not isinstance(exc, Exception)  # KeyboardInterrupt, GeneratorExit
+            raise
         finally:
-            client.close()
-            if cluster is not None:
-                cluster.close()
+            with _silenced(interrupted):
+                try:
+                    if client is not None:
+                        client.close(timeout=CLOSE_TIMEOUT)
+                finally:
+                    if cluster is not None:
+                        cluster.close(timeout=CLOSE_TIMEOUT)
