@@ -461,24 +461,38 @@ def verify(folders) -> None:
 
 
 @main.command()
-@click.argument("scenarios", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help=SET_HELP)
 @_friendly_errors
-def validate(scenarios, overrides) -> None:
-    """Check scenario files without running them; report every problem.
+def validate(files, overrides) -> None:
+    """Check scenario and sweep files without running them; report every problem.
+
+    A sweep file (one with a top-level `sweep:` key) is checked with its base scenario and
+    every design point. --set applies to scenario files only.
 
     \b
     Example:
-      withdrawal-sim validate scenarios/*.yaml
+      withdrawal-sim validate scenarios/*.yaml scenarios/sweeps/*.yaml
     """
-    from sim.config.errors import ScenarioError
-    from sim.config.load import load_scenario
+    from sim.config.errors import Position, Problem, ScenarioError
+    from sim.config.load import file_kind, load_scenario
 
     problems = []
-    for path in scenarios:
+    for path in files:
         try:
-            scenario = load_scenario(path, overrides)
-            click.echo(f"ok: {path} ({scenario.metadata.name})")
+            if file_kind(path) == "sweep":
+                if overrides:
+                    message = "--set applies to scenario files, not to a sweep file"
+                    raise ScenarioError([Problem(Position(path), (), message)])
+                from sim.experiment.sweep import plan_sweep
+
+                plan = plan_sweep(path)
+                click.echo(
+                    f"ok: {path} (sweep {plan.sweep.name}: {len(plan.points)} design points)"
+                )
+            else:
+                scenario = load_scenario(path, overrides)
+                click.echo(f"ok: {path} ({scenario.metadata.name})")
         except ScenarioError as exc:
             problems.extend(exc.problems)
     if problems:
@@ -486,19 +500,26 @@ def validate(scenarios, overrides) -> None:
 
 
 @main.command()
+@click.option(
+    "--kind",
+    type=click.Choice(["scenario", "sweep"]),
+    default="scenario",
+    show_default=True,
+    help="Describe scenario files or sweep files.",
+)
 @_friendly_errors
-def schema() -> None:
-    """Print the JSON Schema of scenario files (for editor completion).
+def schema(kind) -> None:
+    """Print the JSON Schema of scenario files as written (with `extends:`, usually
+    partial) or of sweep files, for editor completion and checks.
 
     \b
     Example:
       withdrawal-sim schema > scenario.schema.json
+      withdrawal-sim schema --kind sweep > sweep.schema.json
     """
     import json
 
-    from sim.config.schema import Scenario
+    from sim.config.json_schema import scenario_file_schema, sweep_file_schema
 
-    payload = Scenario.model_json_schema()
-    payload["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    payload["title"] = "withdrawal-sim scenario"
-    click.echo(json.dumps(payload, indent=2))
+    make = sweep_file_schema if kind == "sweep" else scenario_file_schema
+    click.echo(json.dumps(make(), indent=2))

@@ -1,5 +1,5 @@
-"""The incident processes against their theory (PUBLIC_SOURCES.md, "Theory the model must
-reproduce"), run from the shipped files in ``scenarios/validation/``.
+"""The incident processes against their theory (docs/sources.md [P16], [P17]), run from the
+shipped files in ``scenarios/validation/``.
 
 Every tolerance is a multiple of a standard error estimated from the runs themselves (or
 the exact one under the theory), never a number picked to pass: a mean is accepted within

@@ -25,6 +25,7 @@ import io
 import json
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -124,6 +125,33 @@ def _sweep_hash(sweep: Sweep, base: Scenario) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
 
+@dataclass(frozen=True)
+class SweepPlan:
+    """A sweep file checked end to end: its base scenario and every point's scenario."""
+
+    sweep: Sweep
+    base_path: Path
+    base: Scenario
+    points: pd.DataFrame
+    scenarios: dict[int, Scenario]
+
+
+def plan_sweep(path: str | Path) -> SweepPlan:
+    """Read a sweep file, find and validate its base scenario and every design point, as
+    ``run_sweep`` does before running and ``withdrawal-sim validate`` without running."""
+    sweep = load_sweep(path)
+    at, key = Position(str(path)), ("sweep", "scenario")
+    try:
+        base_path = (Path(path).parent / sweep.scenario).resolve()
+    except (OSError, RuntimeError) as exc:  # a symlink loop
+        raise ScenarioError([Problem(at, key, f"cannot resolve: {exc}")]) from None
+    if not base_path.is_file():
+        raise ScenarioError([Problem(at, key, f"base scenario not found: {base_path}")])
+    base = load_scenario(base_path)
+    points = design_points(sweep)
+    return SweepPlan(sweep, base_path, base, points, point_scenarios(sweep, base_path, points))
+
+
 def run_sweep(
     path: str | Path,
     replications: int | None = None,
@@ -143,26 +171,14 @@ def run_sweep(
     does: same target, damaged parts run again, code changes refused unless allowed.
     """
     warm_up(executor, jobs or default_jobs(), scheduler)
-    sweep = load_sweep(path)
-    try:
-        base_path = (Path(path).parent / sweep.scenario).resolve()
-    except (OSError, RuntimeError) as exc:  # a symlink loop
-        raise ScenarioError(
-            [Problem(Position(str(path)), ("sweep", "scenario"), f"cannot resolve: {exc}")]
-        ) from None
-    if not base_path.is_file():
-        raise ScenarioError(
-            [
-                Problem(
-                    Position(str(path)),
-                    ("sweep", "scenario"),
-                    f"base scenario not found: {base_path}",
-                )
-            ]
-        )
-    base = load_scenario(base_path)
-    points = design_points(sweep)
-    scenarios = point_scenarios(sweep, base_path, points)
+    plan = plan_sweep(path)
+    sweep, base_path, base, points, scenarios = (
+        plan.sweep,
+        plan.base_path,
+        plan.base,
+        plan.points,
+        plan.scenarios,
+    )
     jobs = jobs or default_jobs()
     digest = _sweep_hash(sweep, base)
     root = Path(results_root) / "sweeps" / sweep.name
