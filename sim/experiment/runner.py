@@ -103,6 +103,8 @@ def run_experiment(
     """
     warm_up(executor, jobs or default_jobs(), scheduler)
     source = None
+    if isinstance(scenario, Scenario) and overrides:
+        raise RunError("overrides apply to a scenario file; pass them to sim.load_scenario")
     if not isinstance(scenario, Scenario):
         source = str(scenario)
         scenario = load_scenario(scenario, overrides)
@@ -152,7 +154,7 @@ def run_experiment(
         "target_ci": dict(target_ci or {}),
         "max_replications": max_replications,
         "source": source,
-        "overrides": list(overrides) if source else [],
+        "overrides": list(overrides),
         "code": code_identity(),
         "git_commit": session["git_commit"],
         "versions": versions(),
