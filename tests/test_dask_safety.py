@@ -185,6 +185,31 @@ def test_a_malformed_scheduler_address_is_a_clear_error(tmp_path, address, words
     _assert_one_line_error(outcome, address, "invalid Dask scheduler address", *words)
 
 
+def test_check_scheduler_tells_a_scheduler_from_a_worker_and_a_silent_port(monkeypatch):
+    from distributed import LocalCluster
+
+    from sim.experiment.executors import ExecutorError, check_scheduler
+
+    monkeypatch.setenv("WITHDRAWAL_SIM_DASK_TIMEOUT", "1")
+    with LocalCluster(
+        n_workers=1,
+        processes=False,
+        protocol="tcp://",
+        host="127.0.0.1",
+        dashboard_address=None,
+        scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
+    ) as cluster:
+        check_scheduler(cluster.scheduler_address)  # a scheduler: no error
+        (worker,) = cluster.scheduler_info["workers"]
+        with pytest.raises(ExecutorError, match="is a Dask Worker, not the scheduler"):
+            check_scheduler(worker)
+    with _server("hang") as port:
+        began = time.monotonic()
+        with pytest.raises(ExecutorError, match="did not answer Dask's handshake within 1 s"):
+            check_scheduler(f"127.0.0.1:{port}")  # a bare HOST:PORT means tcp://
+        assert time.monotonic() - began < 5
+
+
 def _descendants(pid: int) -> list:
     try:
         return psutil.Process(pid).children(recursive=True)

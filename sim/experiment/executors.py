@@ -341,6 +341,26 @@ def _probe(address: str, scheme: str, host: str, port: int, deadline: float, lim
         )
 
 
+def check_scheduler(scheduler: str) -> None:
+    """Raise ``ExecutorError`` unless a Dask scheduler answers at ``scheduler`` within
+    ``connect_timeout()`` seconds: for callers that would rather fail before they create
+    anything (a run folder). ``run_tasks`` makes the same checks when it connects."""
+    _require_dask()
+    limit = connect_timeout()
+    address, scheme, host, port = _parse_scheduler(scheduler)
+    _probe(address, scheme, host, port, time.monotonic() + limit, limit)
+
+
+def _require_dask() -> None:
+    try:
+        import dask  # noqa: F401
+        import distributed  # noqa: F401
+    except ImportError:
+        raise ExecutorError(
+            "the Dask executor needs the 'dask' extra: pip install 'withdrawal-sim[dask]'"
+        ) from None
+
+
 def _connect(scheduler: str) -> tuple[Any, int]:
     """A client of the scheduler at ``scheduler`` and its number of workers, all within
     ``connect_timeout()`` seconds."""
@@ -501,13 +521,10 @@ def _dask_windowed(client, fn, tasks, window: int) -> Iterator[Any]:
 
 
 def _run_dask(fn, tasks, jobs: int, scheduler: str | None) -> Iterator[Any]:
-    try:
-        import dask
-        from distributed import Client
-    except ImportError:
-        raise ExecutorError(
-            "the Dask executor needs the 'dask' extra: pip install 'withdrawal-sim[dask]'"
-        ) from None
+    _require_dask()
+    import dask
+    from distributed import Client
+
     # a local cluster's workers (and any it restarts) fork from the preloaded forkserver
     method = "spawn"
     if not scheduler and _forkserver("dask") is not None:
