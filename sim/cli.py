@@ -171,9 +171,10 @@ class _Commands(click.Group):
             where = f" (see '{exc.ctx.command_path} --help')" if getattr(exc, "ctx", None) else ""
             click.echo(f"error: {one_line(exc.format_message())}{where}", err=True)
             sys.exit(exc.exit_code)
-        except click.Abort:
-            click.echo("aborted", err=True)
-            sys.exit(EXIT_RUNTIME)
+        except click.Abort as exc:
+            interrupted = isinstance(exc.__cause__ or exc.__context__, KeyboardInterrupt)
+            click.echo("interrupted" if interrupted else "aborted", err=True)
+            sys.exit(130 if interrupted else EXIT_RUNTIME)
         sys.exit(code if isinstance(code, int) else 0)
 
 

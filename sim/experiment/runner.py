@@ -102,6 +102,10 @@ def run_experiment(
     refused unless ``allow_code_change`` (which the manifest then records).
     """
     warm_up(executor, jobs or default_jobs(), scheduler)
+    if executor == "dask" and scheduler:
+        from sim.experiment.executors import check_scheduler
+
+        check_scheduler(scheduler)  # an unreachable scheduler is refused before any folder
     source = None
     if isinstance(scenario, Scenario) and overrides:
         raise RunError("overrides apply to a scenario file; pass them to sim.load_scenario")
