@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -329,3 +331,40 @@ def test_sweeps_have_one_writer_and_resume_repairs_damage(tmp_path):
     from sim.experiment.sweep import load_sweep_results
 
     pd.testing.assert_frame_equal(load_sweep_results(out), load_sweep_results(whole))
+
+
+def test_resume_after_a_real_edit_of_the_model_code_is_refused(tmp_path, references):
+    """The package copied, a run started from the copy, a model file edited, then resumed:
+    the source hash (of the files that ran, not a version string) tells them apart."""
+    package = tmp_path / "package"
+    shutil.copytree(
+        Path(sim.__file__).parent, package / "sim", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    env = {**os.environ, "PYTHONPATH": str(package)}
+    out = _interrupted_copy(references[1], tmp_path / "run", keep=2)
+    data = manifest(out)
+    data["code"]["source_hash"] = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from sim.experiment.provenance import source_hash; print(source_hash())",
+        ],
+        env=env,
+        cwd=tmp_path,  # not the repository: python -m puts the working folder first
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    (out / "manifest.json").write_text(json.dumps(data))  # as if the copy had started it
+    with open(package / "sim" / "model" / "border.py", "a") as handle:
+        handle.write("\n# an edit after the run started\n")
+    refused = subprocess.run(
+        run_command("--resume", out=out, n=None),
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
+    assert refused.returncode == 2, refused.stderr
+    assert "the model code changed since it started" in refused.stderr
+    assert len(read_journal(out)) == 2
