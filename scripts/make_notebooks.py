@@ -13,8 +13,16 @@ import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 ROOT = Path(__file__).resolve().parents[1]
+FIGURE_TAG = "figure"  # cells that must show an image (tests/test_notebooks.py checks)
+
+
+def figure_cell(source: str):
+    """A code cell that draws: tagged, so the tests check that it shows an image."""
+    return new_code_cell(source, metadata={"tags": [FIGURE_TAG]})
+
 
 SETUP = """\
+%matplotlib inline
 import os
 from pathlib import Path
 
@@ -38,12 +46,13 @@ BASELINE = [
     new_code_cell(SETUP),
     new_markdown_cell(
         "## Load and run\n\n`load_scenario` validates the file (and its `extends`); "
-        "`run_experiment` writes a run folder and returns its path."
+        "`run_experiment` writes a new run folder under `RESULTS/baseline/` (each execution "
+        "its own, so the notebook can be run again) and returns its path."
     ),
     new_code_cell(
         'scenario = sim.load_scenario("../scenarios/baseline.yaml")\n'
         "print(scenario.metadata.description)\n"
-        "run_dir = sim.run_experiment(scenario, REPLICATIONS, SEED, out=RESULTS / 'baseline',\n"
+        "run_dir = sim.run_experiment(scenario, REPLICATIONS, SEED, results_root=RESULTS,\n"
         "                             executor='serial', progress=False, plots=False)\n"
         "run = sim.load_results(run_dir)\n"
         "run"
@@ -70,11 +79,11 @@ BASELINE = [
         "assert band['mean'].iloc[0] == 2000\n"
         "band.iloc[[0, 250, 700]]"
     ),
-    new_code_cell(
-        "from sim.analysis.figures import personnel_figure\n\n"
-        "fig = personnel_figure(run)\n"
-        "plt.show()"
+    new_markdown_cell(
+        "The run figures are drawn outside pyplot (so that saving them never depends on the "
+        "backend): a cell shows one by returning it."
     ),
+    figure_cell("from sim.analysis.figures import personnel_figure\n\npersonnel_figure(run)"),
     new_markdown_cell(
         "## Incidents\n\nOne row per incident, with its parent (for self-excited "
         "incidents), detection, response times and outcome."
@@ -84,11 +93,7 @@ BASELINE = [
         "print(incidents.groupby(['sector', 'outcome']).size().unstack(fill_value=0))\n"
         "print('share triggered by an earlier incident:', (incidents['parent'] >= 0).mean().round(3))"
     ),
-    new_code_cell(
-        "from sim.analysis.figures import incidents_figure\n\n"
-        "fig = incidents_figure(run)\n"
-        "plt.show()"
-    ),
+    figure_cell("from sim.analysis.figures import incidents_figure\n\nincidents_figure(run)"),
     new_markdown_cell(
         "## Before and after the drawdown\n\nMonthly incidents before Phase 1 "
         "and after Phase 2, per replication."
@@ -113,8 +118,9 @@ COMPARE = [
         "         'isis_resurgence', 'coordination_breakdown', 'five_year_plan_slips']\n"
         "runs = []\n"
         "for name in names:\n"
+        "    # a new folder under RESULTS/compare/<name>/ on every execution\n"
         "    run_dir = sim.run_experiment(f'../scenarios/{name}.yaml', REPLICATIONS, SEED,\n"
-        "                                 out=RESULTS / 'compare' / name, executor='serial',\n"
+        "                                 results_root=RESULTS / 'compare', executor='serial',\n"
         "                                 progress=False, plots=False)\n"
         "    runs.append(sim.load_results(run_dir))\n"
         "[run.name for run in runs]"
@@ -130,7 +136,7 @@ COMPARE = [
         "headline[['scenario', 'kpi', 'difference', 'diff_ci_low', 'diff_ci_high', 'method']].round(2)"
     ),
     new_markdown_cell("## Figures\n\nEach scenario keeps its colour across figures."),
-    new_code_cell(
+    figure_cell(
         "from sim.analysis import comparison\n\n"
         "colors = comparison.scenario_colors(runs)\n"
         "comparison.in_iraq_figure(runs, colors)\n"
@@ -145,7 +151,7 @@ COMPARE = [
         "variant = sim.load_scenario('../scenarios/baseline.yaml', [\n"
         "    'metadata.name=more_force_protection',\n"
         "    'forces.phases.phase_2.reduce.erbil.force_protection=340'])\n"
-        "run_dir = sim.run_experiment(variant, REPLICATIONS, SEED, out=RESULTS / 'compare' / 'variant',\n"
+        "run_dir = sim.run_experiment(variant, REPLICATIONS, SEED, results_root=RESULTS / 'compare',\n"
         "                             executor='serial', progress=False, plots=False)\n"
         "compare_runs([runs[0], sim.load_results(run_dir)]).set_index('kpi').loc[\n"
         "    ['final_in_iraq', 'incidents'], ['difference', 'diff_ci_low', 'diff_ci_high']]"
@@ -166,12 +172,13 @@ SWEEP = [
     ),
     new_code_cell(
         "from sim.experiment.sweep import run_sweep, load_sweep_results\n\n"
+        "# a new folder under RESULTS/sweeps/residual_trainers/ on every execution\n"
         "grid_dir = run_sweep('../scenarios/sweeps/residual_trainers.yaml', REPLICATIONS,\n"
-        "                     out=RESULTS / 'sweep_grid', executor='serial', progress=False)\n"
+        "                     results_root=RESULTS, executor='serial', progress=False)\n"
         "kpis = load_sweep_results(grid_dir)\n"
         "kpis.groupby('forces.sites.erbil.personnel.trainers')[['final_in_iraq', 'incidents']].mean()"
     ),
-    new_code_cell(
+    figure_cell(
         "from sim.analysis.sensitivity import response_curve\n\n"
         "response_curve(kpis, 'forces.sites.erbil.personnel.trainers', 'incidents', 'trainers')\n"
         "plt.show()"
@@ -188,12 +195,16 @@ SWEEP = [
         "# a sweep names its base scenario relative to itself\n"
         "base = os.path.relpath(Path('../scenarios/baseline.yaml').resolve(), RESULTS.resolve())\n"
         "spec['sweep'].update(samples=SOBOL_SAMPLES, scenario=base)\n"
-        "small = RESULTS / 'threat_sobol_small.yaml'\n"
+        "small = RESULTS / 'threat_sobol_small.yaml'  # replaced on every execution\n"
         "small.write_text(yaml.safe_dump(spec))\n"
-        "sobol_dir = run_sweep(small, 1, out=RESULTS / 'sweep_sobol', executor='serial', progress=False)\n"
-        "from sim.analysis.sensitivity import indices, indices_figure\n"
+        "sobol_dir = run_sweep(small, 1, results_root=RESULTS, executor='serial', progress=False)\n"
+        "sobol_dir.relative_to(RESULTS)"
+    ),
+    figure_cell(
+        "from sim.analysis.sensitivity import indices, indices_figure\n\n"
         "found = indices(sobol_dir, 'incidents')\n"
         "indices_figure(found, 'incidents', 'threat_sobol')\n"
+        "plt.show()\n"
         "found.round(3)"
     ),
     new_markdown_cell(
@@ -210,6 +221,8 @@ SWEEP = [
 
 def write(name: str, cells: list) -> None:
     notebook = new_notebook(cells=cells)
+    for index, cell in enumerate(notebook.cells):
+        cell.id = f"cell-{index:02d}"  # stable ids: regenerating changes only what changed
     notebook.metadata["kernelspec"] = {
         "name": "python3",
         "display_name": "Python 3",

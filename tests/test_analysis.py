@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from click.testing import CliRunner
 from scipy import stats
@@ -154,3 +158,203 @@ def test_report_is_one_self_contained_html_file(runs, tmp_path):
     assert len(re.findall(r'src="data:image/png;base64,', page)) == 3 + 2 * 2
     assert "config_hash" in page and sim.load_results(runs["base"]).manifest["config_hash"] in page
     assert not re.search(r'src="(?!data:)', page), "no external resources"
+
+
+# The run figures: computed with numpy from the columns they draw, equal to the long-table
+# computation (forces_at, pandas groupby, mean_band) that they replace.
+
+
+def _long_table_bands(run):
+    from sim.analysis.bands import mean_band
+    from sim.analysis.forces import forces_at
+
+    at = forces_at(run.forces, run.posture["day"].unique())
+    per_site = at.groupby(["replication", "date", "site"], observed=True)["personnel"].sum()
+    daily = run.daily
+    months = daily.assign(period=daily["date"].dt.to_period("M").dt.start_time)
+    per_month = months.groupby(["replication", "period", "sector"], observed=True)["incidents"]
+    return (
+        mean_band(per_site.reset_index(), "personnel", ["site", "date"]),
+        mean_band(run.posture, "in_iraq", ["date"]),
+        mean_band(per_month.sum().reset_index(), "incidents", ["sector", "period"]),
+    )
+
+
+@pytest.fixture(scope="module")
+def triggered(tmp_path_factory):
+    """A short repositioning run whose rule holds the drawdown several times."""
+    rule = "forces.repositioning.emergency_return"
+    scenario = sim.load_scenario(
+        ROOT / "scenarios" / "repositioning.yaml",
+        [*SHORT, f"{rule}.hold_above=6", f"{rule}.release_below=3"],
+    )
+    out = tmp_path_factory.mktemp("triggered") / "run"
+    return sim.run_experiment(
+        scenario, 3, 7, out=out, executor="serial", progress=False, plots=False
+    )
+
+
+@pytest.mark.parametrize("opened", ["load_results", "run_figures"])
+@pytest.mark.parametrize("which", ["base", "triggered"])
+def test_run_figure_bands_equal_the_long_table_computation(runs, triggered, which, opened):
+    run_dir = triggered if which == "triggered" else runs["base"]
+    # run_figures opens a run reading only the columns it draws, as pyarrow tables
+    run = figures._Drawn(run_dir) if opened == "run_figures" else sim.load_results(run_dir)
+    full = sim.load_results(run_dir)
+    sites_band, in_iraq_band, incidents_band = _long_table_bands(full)
+
+    sites, dates, band = figures.site_bands(run)
+    mean, low, high = band.interval()
+    assert list(sites) == sorted(full.forces["site"].unique())
+    for i, site in enumerate(sites):
+        expected = sites_band[sites_band["site"] == site]
+        assert (expected["date"].to_numpy() == dates).all()
+        assert np.allclose(expected["mean"], mean[i], rtol=1e-12, atol=1e-9)
+        assert np.allclose(expected["ci_low"], low[i], rtol=1e-12, atol=1e-9)
+        assert np.allclose(expected["ci_high"], high[i], rtol=1e-12, atol=1e-9)
+        assert (expected["n"].to_numpy() == band.n[i]).all()
+
+    when, in_iraq = figures.in_iraq_band(run)
+    assert (in_iraq_band["date"].to_numpy() == when).all()
+    for got, column in zip(in_iraq.interval(), ["mean", "ci_low", "ci_high"], strict=True):
+        assert np.allclose(in_iraq_band[column], got, rtol=1e-12, atol=1e-9)
+
+    sectors, periods, by_month = figures.incidents_by_period(run)
+    assert list(sectors) == sorted(full.daily["sector"].unique())
+    mean, low, high = by_month.interval()
+    for i, sector in enumerate(sectors):
+        expected = incidents_band[incidents_band["sector"] == sector]
+        assert (pd.DatetimeIndex(expected["period"]).to_numpy() == periods).all()
+        assert np.allclose(expected["mean"], mean[i], rtol=1e-12, atol=1e-12)
+        assert np.allclose(expected["ci_low"], low[i], rtol=1e-12, atol=1e-12)
+
+
+def test_run_figures_mark_triggers_and_label_both_figures(triggered):
+    run = sim.load_results(triggered)
+    fig = figures.personnel_figure(run)
+    ax = fig.axes[0]
+    holds = (run.policy["action"] == "hold").sum()
+    marks = [line for line in ax.get_lines() if line.get_marker() == "v"]
+    assert len(marks) == 1 and len(marks[0].get_xdata()) == holds > 0
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert "total in Iraq" in labels and "Erbil (Kurdistan region)" in labels
+    incidents = figures.incidents_figure(run)
+    ax = incidents.axes[0]
+    assert ax.get_ylabel() == "incidents per month" and ax.get_xlabel() == "date"
+    assert "repositioning" in ax.get_title() and "3 replications" in ax.get_title()
+    assert {"phase 1", "phase 2"} <= {t.get_text() for t in ax.texts}
+    sectors = [t.get_text() for t in incidents.legends[0].get_texts()]
+    assert sectors[:5] == sorted(run.daily["sector"].unique())
+
+
+def test_run_figures_write_pngs_of_the_usual_size(triggered, tmp_path):
+    import shutil
+
+    from PIL import Image
+
+    run_dir = tmp_path / "run"
+    shutil.copytree(triggered, run_dir)
+    written = figures.run_figures(run_dir)
+    assert [p.name for p in written] == ["personnel.png", "incidents.png"]
+    for path in written:
+        assert path.read_bytes()[:8] == PNG_MAGIC
+        with Image.open(path) as image:
+            assert image.size == (1100, 605)  # 10 x 5.5 inches at 110 dpi
+
+
+@pytest.mark.parametrize("freq", ["D", "W", "MS", "Q", "Y"])
+def test_period_starts_are_those_of_pandas(freq):
+    dates = pd.date_range("1969-12-20", "2028-03-03", freq="37h").to_numpy()
+    expected = pd.DatetimeIndex(dates).to_period(freq[0]).start_time.to_numpy()
+    assert (figures.period_starts(dates, freq) == expected.astype("datetime64[D]")).all()
+
+
+def test_bands_merged_from_chunks_equal_one_pass():
+    from sim.analysis.bands import Band
+
+    rng = np.random.default_rng(3)
+    values = rng.normal(1000.0, 50.0, size=(37, 4, 9))
+    present = rng.random((37, 4, 9)) > 0.2
+    whole = Band.of(values, present)
+    chunked = Band.empty((4, 9))
+    for start in range(0, 37, 5):
+        chunked.add(values[start : start + 5], present[start : start + 5])
+    assert (chunked.n == whole.n).all()
+    assert np.allclose(chunked.interval(), whole.interval(), rtol=1e-12, equal_nan=True)
+    cell = values[:, 2, 5][present[:, 2, 5]]
+    n = len(cell)
+    half = stats.t.ppf(0.975, n - 1) * cell.std(ddof=1) / np.sqrt(n)
+    mean, low, high = whole.interval()
+    assert (mean[2, 5], low[2, 5], high[2, 5]) == pytest.approx(
+        (cell.mean(), cell.mean() - half, cell.mean() + half), rel=1e-12
+    )
+
+
+def test_site_totals_in_small_chunks_equal_one_chunk(runs):
+    from sim.analysis.forces import site_totals
+
+    run = sim.load_results(runs["base"])
+    days = run.posture["day"].to_numpy()
+    sites, kept, chunks = site_totals(run.forces, days)
+    one = list(chunks)
+    assert len(one) == 1 and one[0][0].shape == (5, len(sites), len(kept))
+    _, _, small = site_totals(run.forces, days, cells=1)  # a replication per chunk
+    parts = list(small)
+    assert len(parts) == 5
+    assert (np.concatenate([values for values, _ in parts]) == one[0][0]).all()
+    assert (np.concatenate([present for _, present in parts]) == one[0][1]).all()
+
+
+def test_as_numpy_reads_arrow_buffers_as_pyarrow_would():
+    import pyarrow as pa
+
+    from sim.analysis.bands import as_numpy
+
+    cases = [
+        pa.array(np.arange(10, dtype=np.int64)).slice(3, 4),
+        pa.array(np.linspace(0, 1, 7)).slice(2),
+        pa.array(np.arange(5, dtype=np.int32)),
+        pa.array(np.array(["2025-01-01", "2026-06-30"], dtype="datetime64[ms]")).slice(1),
+        pa.array(["b", "a", "b"]),
+        pa.array([1.0, None, 3.0]),  # missing values: pyarrow's own conversion
+        pa.chunked_array([pa.array([1, 2]), pa.array([3])]),
+        pa.array(np.zeros(0)),
+    ]
+    for array in cases:
+        expected = array.to_numpy(zero_copy_only=False)
+        got = as_numpy(array)
+        assert got.dtype == expected.dtype
+        assert np.array_equal(got, expected, equal_nan=got.dtype.kind == "f")
+
+
+@pytest.mark.parametrize(
+    "module", ["figures", "bands", "forces", "comparison", "sensitivity", "report", "summary"]
+)
+def test_importing_the_analysis_leaves_the_matplotlib_backend_alone(module):
+    """A notebook's inline backend must survive ``import sim.analysis.<module>``."""
+    code = (
+        "import matplotlib, matplotlib.pyplot\n"
+        f"import sim.analysis.{module}\n"
+        "print(matplotlib.get_backend())"
+    )
+    env = {**os.environ, "MPLBACKEND": "svg"}
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "svg", f"importing sim.analysis.{module} switched the backend"
+
+
+def test_run_figures_need_neither_pyplot_nor_pandas(triggered, tmp_path):
+    """Pyplot would tie the figures to a backend; pandas costs 0.4 s a run (import, exit)."""
+    import shutil
+
+    run_dir = tmp_path / "run"
+    shutil.copytree(triggered, run_dir)
+    code = (
+        "import sys\n"
+        "from sim.analysis.figures import run_figures\n"
+        f"run_figures({str(run_dir)!r})\n"
+        "print(sorted(m for m in ('matplotlib.pyplot', 'pandas') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"

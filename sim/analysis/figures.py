@@ -3,34 +3,53 @@
 Lines are means across replications with shaded 95% confidence bands; phase starts and
 repositioning triggers are marked; axes carry units; titles name the scenario and the
 number of replications.
+
+The figures are plain ``matplotlib.figure.Figure`` objects with an Agg canvas, outside
+pyplot: importing this module never changes the backend (a notebook keeps its inline
+figures), and saving works in any process. In a notebook, make a figure the last
+expression of a cell to see it (``plt.show()`` shows only pyplot's own figures).
+
+Every recorded day is plotted, each line and band in one call. The statistics are numpy
+on the columns drawn (``run_figures`` reads only those, with pyarrow, and never imports
+pandas or pyplot): both figures of a 200-replication run take about half a second once
+matplotlib is imported (``python -m benchmarks.figures`` measures it).
 """
 
 from __future__ import annotations
 
 import io
-import math
+import sys
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
 import matplotlib.dates as mdates
-import matplotlib.pyplot as plt
 import numpy as np
-import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from sim.analysis.bands import mean_band
-from sim.analysis.forces import forces_at
-from sim.experiment.results import RunResults, load_results
+from sim.analysis.bands import Band, as_numpy, factorize
+from sim.analysis.forces import site_totals
+from sim.experiment.results import RunResults
 from sim.experiment.store import atomic_write_bytes
+
+DPI = 110
+SIZE = (10, 5.5)
+
+
+def new_figure(figsize: tuple[float, float] = SIZE) -> Figure:
+    """A figure with an Agg canvas of its own, not registered with pyplot."""
+    fig = Figure(figsize=figsize, layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
 
 
 def mark_phases(ax, run: RunResults) -> None:
     """Dashed lines at the phase start dates of ``run``'s scenario."""
     config = run.manifest["config"]
     for phase in config["forces"]["phases"]:
-        when = pd.Timestamp(phase["start_date"])
+        when = np.datetime64(str(phase["start_date"]))
         ax.axvline(when, color="0.3", linestyle="--", linewidth=0.8)
         ax.annotate(
             phase["name"].replace("_", " "),
@@ -45,12 +64,14 @@ def mark_phases(ax, run: RunResults) -> None:
 
 def mark_triggers(ax, run: RunResults) -> None:
     """Triangles at the dates repositioning rules triggered (in any replication)."""
-    policy = run.policy
-    holds = policy[policy["action"] == "hold"]
-    if len(holds):
+    action, actions = factorize(_column(run, "policy", "action"))
+    when = as_numpy(_column(run, "policy", "date"))[
+        np.isin(action, np.flatnonzero(actions == "hold"))
+    ]
+    if len(when):
         ax.plot(
-            holds["date"],
-            [0] * len(holds),
+            when,
+            np.zeros(len(when)),
             linestyle="none",
             marker="v",
             color="crimson",
@@ -71,8 +92,10 @@ def figure_bytes(fig: Figure, kind: str = "png") -> bytes:
     """The figure encoded as ``kind`` (png or svg), released: reports embed these bytes, so
     no file name is ever made from a run's data."""
     buffer = io.BytesIO()
-    fig.savefig(buffer, format=kind, dpi=110)
-    plt.close(fig)
+    fig.savefig(buffer, format=kind, dpi=DPI)
+    pyplot = sys.modules.get("matplotlib.pyplot")  # only loaded if someone uses it
+    if pyplot is not None and fig.canvas.manager is not None:
+        pyplot.close(fig)  # a pyplot figure (comparison, sensitivity): let pyplot drop it
     return buffer.getvalue()
 
 
@@ -82,33 +105,105 @@ def save_figure(fig: Figure, path: Path) -> Path:
     return path
 
 
-def _plot_days(days: np.ndarray, series: int, rows: int = 5_000_000) -> np.ndarray:
-    """Every record day, or evenly spaced ones (always the last) when ``series`` (site and
-    role series of all replications) on every day would exceed ``rows`` rows."""
-    days = np.unique(days)
-    step = max(1, math.ceil(len(days) * series / rows))
-    return np.union1d(days[::step], days[-1:])
+def _band(ax, x, mean, low, high, *, alpha: float = 0.2, color=None, **line) -> None:
+    """One mean line and its shaded band: two calls whatever the number of points."""
+    drawn = ax.plot(x, mean, color=color, **line)[0]
+    step = {"step": "post"} if line.get("drawstyle") == "steps-post" else {}
+    ax.fill_between(x, low, high, color=drawn.get_color(), alpha=alpha, **step)
+
+
+# What the run figures read of each table. ``daily`` alone has 13 columns and a row per
+# replication, day and sector: reading only these (as pyarrow tables) saves half a second.
+COLUMNS = {
+    "forces": ["replication", "site", "role", "start_day", "end_day", "start_date", "personnel"],
+    "posture": ["replication", "day", "date", "in_iraq"],
+    "daily": ["replication", "date", "sector", "incidents"],
+    "policy": ["date", "action"],
+}
+
+
+class _Drawn(RunResults):
+    """A run folder opened for its standard figures: the ``COLUMNS`` of its tables, read
+    with pyarrow and kept as pyarrow tables (its other tables load as usual)."""
+
+    def __init__(self, run_dir: str | Path) -> None:
+        super().__init__(run_dir)  # the manifest and its config, checked
+        self._arrow: dict[str, pa.Table] = {}
+
+    def arrow(self, name: str) -> pa.Table:
+        if name not in self._arrow:
+            parts = self._store.table_parts(name)  # the committed parts, checked
+            # part by part: ParquetDataset would import pyarrow.dataset (0.3-0.9 s cold)
+            tables = [pq.ParquetFile(part).read(columns=COLUMNS[name]) for part in parts]
+            self._arrow[name] = pa.concat_tables(tables)
+        return self._arrow[name]
+
+
+def _column(run: RunResults, table: str, name: str) -> pa.Array:
+    """Column ``name`` of ``run``'s ``table`` as one pyarrow array."""
+    if isinstance(run, _Drawn) and name in COLUMNS.get(table, ()):
+        column = run.arrow(table).column(name)
+    else:
+        column = pa.array(run.table(table)[name])
+    return column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+
+
+def _days_since(start: np.datetime64, days: np.ndarray) -> np.ndarray:
+    """The dates ``days`` (fractions too) after ``start``, to the second."""
+    offsets = np.round(np.asarray(days, dtype=float) * 86_400_000).astype("timedelta64[ms]")
+    return (start.astype("datetime64[ms]") + offsets).astype("datetime64[s]")
+
+
+def in_iraq_band(run: RunResults) -> tuple[np.ndarray, Band]:
+    """Dates and the band of personnel in Iraq across replications, from ``posture``."""
+    rep, _ = factorize(_column(run, "posture", "replication"))
+    when, dates = factorize(_column(run, "posture", "date"))
+    in_iraq = as_numpy(_column(run, "posture", "in_iraq")).astype(float)
+    keep = (rep >= 0) & (when >= 0)
+    values = np.zeros((rep.max() + 1 if len(rep) else 0, len(dates)))
+    present = np.zeros(values.shape, dtype=bool)
+    values[rep[keep], when[keep]] = in_iraq[keep]
+    present[rep[keep], when[keep]] = True
+    return dates, Band.of(values, present)
+
+
+def site_bands(run: RunResults) -> tuple[np.ndarray, np.ndarray, Band]:
+    """Site names, dates and the band of each site's personnel (all roles) on every
+    recorded day, from the exact ``forces`` spells (as ``forces_at`` reads them)."""
+    forces = {name: _column(run, "forces", name) for name in COLUMNS["forces"]}
+    recorded = as_numpy(_column(run, "posture", "day")).astype(float)
+    sites, days, chunks = site_totals(forces, recorded)
+    band = Band.empty((len(sites), len(days)))
+    for values, present in chunks:
+        band.add(values, present[:, :, None])
+    if len(forces["start_day"]):
+        first = as_numpy(forces["start_date"][:1])[0]
+        origin = first - np.timedelta64(round(forces["start_day"][0].as_py() * 86_400_000), "ms")
+    else:
+        origin = np.datetime64(str(run.manifest["config"]["clock"]["start_date"]))
+    return sites, _days_since(origin, days), band
+
+
+def _replications(run: RunResults, table: str) -> int:
+    """How many replications ``table`` holds: what a figure of it plots."""
+    return len(pc.unique(_column(run, table, "replication")).drop_null())
 
 
 def personnel_figure(run: RunResults) -> Figure:
-    series = len(run.forces[["replication", "site", "role"]].drop_duplicates())
-    forces = forces_at(run.forces, _plot_days(run.posture["day"].to_numpy(), series))
     labels = {
         s["name"]: s.get("label") or s["name"] for s in run.manifest["config"]["forces"]["sites"]
     }
     labels["in_transit"] = "in transit"
-    per_site = forces.groupby(["replication", "date", "site"], observed=True)["personnel"].sum()
-    band = mean_band(per_site.reset_index(), "personnel", ["site", "date"])
-    in_iraq = mean_band(run.posture, "in_iraq", ["date"])
-    fig, ax = plt.subplots(figsize=(10, 5.5), layout="constrained")
-    for site, rows in band.groupby("site", sort=False):
-        line = ax.plot(rows["date"], rows["mean"], label=labels.get(site, site), linewidth=1.4)
-        ax.fill_between(
-            rows["date"], rows["ci_low"], rows["ci_high"], alpha=0.2, color=line[0].get_color()
-        )
-    ax.plot(in_iraq["date"], in_iraq["mean"], color="black", linewidth=2.2, label="total in Iraq")
-    ax.fill_between(
-        in_iraq["date"], in_iraq["ci_low"], in_iraq["ci_high"], color="black", alpha=0.15
+    sites, dates, band = site_bands(run)
+    mean, low, high = band.interval()
+    fig = new_figure()
+    ax = fig.add_subplot()
+    for i, site in enumerate(sites):
+        _band(ax, dates, mean[i], low[i], high[i], label=labels.get(site, site), linewidth=1.4)
+    when, in_iraq = in_iraq_band(run)
+    mean, low, high = in_iraq.interval()
+    _band(
+        ax, when, mean, low, high, color="black", alpha=0.15, linewidth=2.2, label="total in Iraq"
     )
     threshold = run.manifest["config"]["forces"]["in_iraq_threshold_personnel"]
     ax.axhline(threshold, color="black", linestyle=":", linewidth=0.8)
@@ -117,37 +212,74 @@ def personnel_figure(run: RunResults) -> Figure:
     format_dates(ax)
     ax.set_ylabel("personnel")
     ax.set_xlabel("date")
-    n = run.posture["replication"].nunique()  # what is plotted, even of an unfinished run
+    n = _replications(run, "posture")  # what is plotted, even of an unfinished run
     ax.set_title(f"{run.name}: coalition personnel by site (mean and 95% CI, {n} replications)")
     fig.legend(fontsize=8, ncols=4, loc="outside lower center")
     return fig
 
 
+PERIODS = {"D": "day", "W": "week", "M": "month", "Q": "quarter", "Y": "year"}
+
+
+def period_starts(dates: np.ndarray, freq: str) -> np.ndarray:
+    """The first day of the period (``freq``'s first letter: D, W from Monday, M, Q or Y)
+    holding each of ``dates``, as pandas' ``to_period(...).start_time`` gives it."""
+    days = np.asarray(dates).astype("datetime64[D]")
+    unit = freq[:1].upper()
+    if unit == "D":
+        return days
+    if unit == "W":
+        return days - (days.astype(np.int64) + 3) % 7  # 1970-01-01 was a Thursday
+    if unit in ("M", "Q"):
+        months = days.astype("datetime64[M]").astype(np.int64)
+        months -= months % 3 if unit == "Q" else 0
+        return months.astype("datetime64[M]").astype("datetime64[D]")
+    if unit == "Y":
+        return days.astype("datetime64[Y]").astype("datetime64[D]")
+    raise ValueError(f"unknown period {freq!r}: use one of {', '.join(PERIODS)}")
+
+
+def incidents_by_period(run: RunResults, freq: str = "MS") -> tuple[np.ndarray, np.ndarray, Band]:
+    """Sectors, period starts and the band of each sector's incidents per period."""
+    rep, _ = factorize(_column(run, "daily", "replication"))
+    sector, sectors = factorize(_column(run, "daily", "sector"))
+    day, dates = factorize(_column(run, "daily", "date"))
+    periods, period_of_day = np.unique(period_starts(dates, freq), return_inverse=True)
+    incidents = as_numpy(_column(run, "daily", "incidents")).astype(float)
+    shape = (rep.max() + 1 if len(rep) else 0, len(sectors), len(periods))
+    cell = (rep * shape[1] + sector) * shape[2] + period_of_day[day]
+    keep = (rep >= 0) & (sector >= 0) & (day >= 0)  # a missing key drops, as in groupby
+    if not keep.all():
+        cell, incidents = cell[keep], incidents[keep]
+    size = int(np.prod(shape))
+    totals = np.bincount(cell, incidents, size).reshape(shape)
+    present = np.bincount(cell, minlength=size).reshape(shape) > 0
+    return sectors, periods, Band.of(totals, present)
+
+
 def incidents_figure(run: RunResults, freq: str = "MS") -> Figure:
-    daily = run.daily
-    periods = daily.assign(period=daily["date"].dt.to_period(freq[0]).dt.start_time)
-    per = periods.groupby(["replication", "period", "sector"], observed=True)["incidents"].sum()
-    band = mean_band(per.reset_index(), "incidents", ["sector", "period"])
-    fig, ax = plt.subplots(figsize=(10, 5.5), layout="constrained")
-    for sector, rows in band.groupby("sector", sort=False):
-        line = ax.plot(
-            rows["period"], rows["mean"], label=sector, linewidth=1.4, drawstyle="steps-post"
-        )
-        ax.fill_between(
-            rows["period"],
-            rows["ci_low"].clip(lower=0),
-            rows["ci_high"],
-            alpha=0.2,
-            color=line[0].get_color(),
-            step="post",
+    sectors, periods, band = incidents_by_period(run, freq)
+    mean, low, high = band.interval()
+    fig = new_figure()
+    ax = fig.add_subplot()
+    for i, sector in enumerate(sectors):
+        seen = band.n[i] > 0  # the periods this sector has records for
+        _band(
+            ax,
+            periods[seen],
+            mean[i][seen],
+            low[i][seen].clip(min=0),
+            high[i][seen],
+            label=sector,
+            linewidth=1.4,
+            drawstyle="steps-post",
         )
     mark_phases(ax, run)
     mark_triggers(ax, run)
     format_dates(ax)
-    unit = {"M": "month", "W": "week", "D": "day"}.get(freq[0], freq)
-    ax.set_ylabel(f"incidents per {unit}")
+    ax.set_ylabel(f"incidents per {PERIODS.get(freq[:1].upper(), freq)}")
     ax.set_xlabel("date")
-    n = daily["replication"].nunique()
+    n = _replications(run, "daily")
     ax.set_title(f"{run.name}: border incidents by sector (mean and 95% CI, {n} replications)")
     fig.legend(fontsize=8, ncols=6, loc="outside lower center")
     return fig
@@ -155,7 +287,7 @@ def incidents_figure(run: RunResults, freq: str = "MS") -> Figure:
 
 def run_figures(run_dir: str | Path) -> list[Path]:
     """Write the standard figures of a run into its folder; return their paths."""
-    run = load_results(run_dir)
+    run = _Drawn(run_dir)
     folder = Path(run_dir)
     return [
         save_figure(personnel_figure(run), folder / "personnel.png"),
