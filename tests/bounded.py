@@ -3,8 +3,11 @@
 Hostile-input tests need more than an exit code: a bomb that is refused after a minute, or
 after eating gigabytes, is still a failure. ``run_cli`` starts ``python -m sim`` with an
 address-space cap (a runaway allocation fails fast instead of swapping the machine), kills
-its process group at ``timeout`` seconds, and reports the child's own peak resident memory
-from ``wait4`` (not the test process's).
+its process group at ``timeout`` seconds, and reports the child's own peak resident memory.
+
+The peak is the kernel's high-water mark of the child's own memory (``VmHWM``), which the
+child writes as it exits. ``wait4``'s ``ru_maxrss`` would not do: Linux carries it across
+``fork`` and ``exec``, so a child of a large test process would report the parent's size.
 """
 
 from __future__ import annotations
@@ -21,6 +24,19 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 ADDRESS_SPACE_CAP = 4 << 30  # bytes: far above any sane command, far below the machine
+LAUNCHER = """
+import atexit, os, runpy, sys
+
+def peak():
+    with open("/proc/self/status") as status:
+        kib = next(line.split()[1] for line in status if line.startswith("VmHWM:"))
+    with open(os.environ["BOUNDED_PEAK_FILE"], "w") as out:
+        out.write(kib)
+
+atexit.register(peak)
+sys.argv[0] = "withdrawal-sim"
+runpy.run_module("sim", run_name="__main__", alter_sys=True)
+"""
 
 
 @dataclass(frozen=True)
@@ -48,27 +64,32 @@ def run_cli(
     env: dict[str, str] | None = None,
 ) -> Outcome:
     """Run ``python -m sim ARGS``; return its exit code, output, time and peak memory."""
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+    with (
+        tempfile.TemporaryFile() as out,
+        tempfile.TemporaryFile() as err,
+        tempfile.TemporaryDirectory() as scratch,
+    ):
+        peak_file = Path(scratch) / "peak"
         began = time.monotonic()
         proc = subprocess.Popen(
-            [sys.executable, "-m", "sim", *map(str, args)],
+            [sys.executable, "-c", LAUNCHER, *map(str, args)],
             cwd=cwd or ROOT,
             stdin=subprocess.DEVNULL,
             stdout=out,
             stderr=err,
-            env={**os.environ, **(env or {})},
+            env={**os.environ, **(env or {}), "BOUNDED_PEAK_FILE": str(peak_file)},
             preexec_fn=_cap_memory,
             start_new_session=True,
         )
         timed_out = False
         while True:
-            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            pid, status, _ = os.wait4(proc.pid, os.WNOHANG)
             if pid == proc.pid:
                 break
             if time.monotonic() - began > timeout:
                 timed_out = True
                 os.killpg(proc.pid, signal.SIGKILL)
-                _, status, usage = os.wait4(proc.pid, 0)
+                _, status, _ = os.wait4(proc.pid, 0)
                 break
             time.sleep(0.02)
         proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
@@ -80,6 +101,6 @@ def run_cli(
             out.read().decode(errors="replace"),
             err.read().decode(errors="replace"),
             seconds,
-            usage.ru_maxrss / 1024,
+            int(peak_file.read_text()) / 1024 if peak_file.is_file() else float("inf"),
             timed_out,
         )

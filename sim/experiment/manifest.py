@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from sim.experiment.executors import RunError
+from sim.experiment.provenance import code_identity, now_iso, source_hash, versions
 
 MANIFEST = "manifest.json"
 MANIFEST_VERSION = 2
@@ -71,3 +72,65 @@ def read_manifest(folder: str | Path, kind: Kind | None = "run") -> dict[str, An
     if found == "run" and not NAME.match(manifest["scenario"]):
         raise RunError(f"{path}: scenario name {manifest['scenario'][:80]!r} is not an identifier")
     return manifest
+
+
+def new_manifest(**fields: Any) -> dict[str, Any]:
+    """A new run's or sweep's manifest: ``fields`` plus the version, the code that runs and
+    the package versions; status 'running', no session yet."""
+    code = code_identity()
+    return {
+        "manifest_version": MANIFEST_VERSION,
+        **fields,
+        "code": code,
+        "git_commit": code["git_commit"],
+        "versions": versions(),
+        "status": "running",
+        "sessions": [],
+    }
+
+
+def check_resumable(
+    manifest: dict, folder: Path, replications: int | None, allow_code_change: bool
+) -> None:
+    """Refuse to resume unless the target asked for (if any) is the manifest's own and the
+    code is the running code (or ``allow_code_change``, then recorded in ``manifest``). The
+    caller checks first what identifies the experiment (its hash, its seed)."""
+    kind = manifest_kind(manifest)
+    if replications is not None and replications != manifest["replications"]:
+        each = " per point" if kind == "sweep" else ""
+        raise RunError(
+            f"cannot resume {folder}: its target is {manifest['replications']} replications"
+            f"{each}, not {replications} (leave out -n to finish it)"
+        )
+    ran, now = manifest.get("code", {}).get("source_hash"), source_hash()
+    if ran != now:
+        if not allow_code_change:
+            raise RunError(
+                f"cannot resume {folder}: the model code changed since it started (source hash "
+                f"{str(ran)[:12]} vs {now[:12]}); start a new {kind}, or pass "
+                "--allow-code-change to mix results of both versions"
+            )
+        manifest.setdefault("code_changes", []).append({"at": now_iso(), "from": ran, "to": now})
+        manifest["code"] = code_identity()
+
+
+def open_session(manifest: dict, session: dict, *, fresh: bool, repaired: list[str]) -> None:
+    """Record that a start or resume begins: the session, and the status 'running'."""
+    session.update(kind="start" if fresh else "resume", started_at=now_iso(), repaired=repaired)
+    manifest["sessions"].append(session)
+    manifest.update(
+        status="running",
+        started_at=manifest.get("started_at") or now_iso(),
+        **{key: session[key] for key in ("executor", "jobs", "scheduler")},  # the latest
+    )
+    manifest.pop("finished_at", None)
+
+
+def close_session(manifest: dict, session: dict, seconds: float) -> None:
+    """Record that a session ended with every target reached: status 'complete'."""
+    session.update(finished_at=now_iso(), seconds=round(seconds, 3))
+    manifest.update(
+        status="complete",
+        finished_at=now_iso(),
+        elapsed_seconds=round(manifest.get("elapsed_seconds", 0.0) + seconds, 3),
+    )

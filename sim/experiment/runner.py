@@ -24,8 +24,15 @@ from sim.config.limits import MAX_JOBS, MAX_REPLICATIONS, MAX_SEED
 from sim.config.load import config_hash, load_scenario
 from sim.config.schema import Scenario
 from sim.experiment.executors import RunError, default_jobs, run_tasks, warm_up
-from sim.experiment.manifest import MANIFEST, MANIFEST_VERSION, read_manifest
-from sim.experiment.provenance import code_identity, now_iso, versions
+from sim.experiment.manifest import (
+    MANIFEST,
+    check_resumable,
+    close_session,
+    new_manifest,
+    open_session,
+    read_manifest,
+)
+from sim.experiment.provenance import code_identity
 from sim.experiment.store import RunStore
 
 if TYPE_CHECKING:
@@ -147,24 +154,18 @@ def run_experiment(
     run_dir = Path(out) if out else _new_run_dir(results_root, scenario, digest, seed)
     store = RunStore(run_dir)
     store.create()
-    manifest: dict[str, Any] = {
-        "manifest_version": MANIFEST_VERSION,
-        "scenario": scenario.metadata.name,
-        "description": scenario.metadata.description,
-        "config_hash": digest,
-        "config": scenario.model_dump(mode="json"),
-        "root_seed": scenario.run.seed if seed is None else seed,
-        "replications": n,
-        "target_ci": dict(target_ci or {}),
-        "max_replications": max_replications,
-        "source": source,
-        "overrides": list(overrides),
-        "code": code_identity(),
-        "git_commit": session["git_commit"],
-        "versions": versions(),
-        "status": "running",
-        "sessions": [],
-    }
+    manifest = new_manifest(
+        scenario=scenario.metadata.name,
+        description=scenario.metadata.description,
+        config_hash=digest,
+        config=scenario.model_dump(mode="json"),
+        root_seed=scenario.run.seed if seed is None else seed,
+        replications=n,
+        target_ci=dict(target_ci or {}),
+        max_replications=max_replications,
+        source=source,
+        overrides=list(overrides),
+    )
     with store.lock():
         try:
             return _run(store, scenario, manifest, session, fresh=True, **options)
@@ -175,8 +176,17 @@ def run_experiment(
 
 
 def _run(
-    store, scenario, manifest, session, target_ci, max_replications, progress, plots, *, fresh
-):
+    store: RunStore,
+    scenario: Scenario,
+    manifest: dict[str, Any],
+    session: dict[str, Any],
+    *,
+    fresh: bool,
+    target_ci: Mapping[str, float] | None,
+    max_replications: int | None,
+    progress: bool | None,
+    plots: bool,
+) -> Path:
     """Run what the manifest's target still lacks, recording this session (lock held)."""
     repaired = [] if fresh else store.recover()
     target_ci = dict(target_ci or manifest.get("target_ci") or {})
@@ -184,14 +194,7 @@ def _run(
     before = len(store.completed())
     if not fresh and not repaired and manifest["status"] == "complete":
         plots = False  # nothing to do: the figures are those of the finished run
-    session.update(kind="start" if fresh else "resume", started_at=now_iso(), repaired=repaired)
-    manifest["sessions"].append(session)
-    manifest.update(
-        status="running",
-        started_at=manifest.get("started_at") or now_iso(),
-        **{key: session[key] for key in ("executor", "jobs", "scheduler")},  # the latest
-    )
-    manifest.pop("finished_at", None)
+    open_session(manifest, session, fresh=fresh, repaired=repaired)
     store.write_manifest(manifest)
     started = time.perf_counter()
     with store.recording_status(manifest):
@@ -215,12 +218,9 @@ def _run(
                 break
             target = min(limit, target + n)
     completed = len(store.completed())
-    elapsed = round(time.perf_counter() - started, 3)
-    session.update(finished_at=now_iso(), replications_run=completed - before, seconds=elapsed)
+    session["replications_run"] = completed - before
+    close_session(manifest, session, time.perf_counter() - started)
     manifest.update(
-        status="complete",
-        finished_at=now_iso(),
-        elapsed_seconds=round(manifest.get("elapsed_seconds", 0.0) + elapsed, 3),
         write_seconds=round(manifest.get("write_seconds", 0.0) + store.write_seconds, 3),
         completed_replications=completed,
     )
@@ -276,29 +276,16 @@ def _resume_dir(scenario: Scenario, out, results_root) -> Path:
 def _resumable(store: RunStore, digest: str, replications, seed, allow_code_change) -> dict:
     """The manifest of the run to resume, once everything that must match does."""
     manifest = read_manifest(store.run_dir, "run")
-    where = store.run_dir
     if manifest["config_hash"] != digest:
         raise RunError(
-            f"cannot resume {where}: the scenario changed since it started "
+            f"cannot resume {store.run_dir}: the scenario changed since it started "
             f"(config hash {manifest['config_hash'][:12]} vs {digest[:12]})"
         )
     if seed is not None and seed != manifest["root_seed"]:
-        raise RunError(f"cannot resume {where}: it uses seed {manifest['root_seed']}, not {seed}")
-    if replications is not None and replications != manifest["replications"]:
         raise RunError(
-            f"cannot resume {where}: its target is {manifest['replications']} replications, "
-            f"not {replications} (leave out -n to finish it)"
+            f"cannot resume {store.run_dir}: it uses seed {manifest['root_seed']}, not {seed}"
         )
-    ran, now = manifest.get("code", {}).get("source_hash"), code_identity()["source_hash"]
-    if ran != now:
-        if not allow_code_change:
-            raise RunError(
-                f"cannot resume {where}: the model code changed since it started (source hash "
-                f"{str(ran)[:12]} vs {now[:12]}); start a new run, or pass --allow-code-change "
-                "to mix results of both versions"
-            )
-        manifest.setdefault("code_changes", []).append({"at": now_iso(), "from": ran, "to": now})
-        manifest["code"] = code_identity()
+    check_resumable(manifest, store.run_dir, replications, allow_code_change)
     return manifest
 
 

@@ -40,8 +40,14 @@ from sim.config.schema.sweep import Sweep, SweepFile
 from sim.config.yaml_source import read_yaml
 from sim.experiment.designs import design_points
 from sim.experiment.executors import default_jobs, run_tasks, warm_up
-from sim.experiment.manifest import MANIFEST_VERSION, read_manifest
-from sim.experiment.provenance import code_identity, now_iso, versions
+from sim.experiment.manifest import (
+    check_resumable,
+    close_session,
+    new_manifest,
+    open_session,
+    read_manifest,
+)
+from sim.experiment.provenance import code_identity
 from sim.experiment.runner import (
     RunError,
     chunk_size,
@@ -195,23 +201,17 @@ def run_sweep(
     sweep_dir = Path(out) if out else root / run_folder_name(digest, sweep.seed)
     store = RunStore(sweep_dir)
     store.create()
-    manifest = {
-        "manifest_version": MANIFEST_VERSION,
-        "kind": "sweep",
-        "sweep": sweep.model_dump(mode="json"),
-        "sweep_hash": digest,
-        "base_scenario": str(base_path),
-        "base_config_hash": config_hash(base),
-        "root_seed": sweep.seed,
-        "replications": replications or sweep.replications,
-        "points": len(points),
-        "tables": list(SWEEP_TABLES),
-        "code": code_identity(),
-        "git_commit": session["git_commit"],
-        "versions": versions(),
-        "status": "running",
-        "sessions": [],
-    }
+    manifest = new_manifest(
+        kind="sweep",
+        sweep=sweep.model_dump(mode="json"),
+        sweep_hash=digest,
+        base_scenario=str(base_path),
+        base_config_hash=config_hash(base),
+        root_seed=sweep.seed,
+        replications=replications or sweep.replications,
+        points=len(points),
+        tables=list(SWEEP_TABLES),
+    )
     with store.lock():
         try:
             buffer = io.BytesIO()
@@ -227,24 +227,11 @@ def run_sweep(
 def _resumable(store: RunStore, digest: str, replications: int | None, allow_code_change) -> dict:
     """The manifest of the sweep to resume, once everything that must match does."""
     manifest = read_manifest(store.run_dir, "sweep")
-    where = store.run_dir
     if manifest["sweep_hash"] != digest:
-        raise RunError(f"cannot resume {where}: the sweep or its scenario changed since it started")
-    if replications is not None and replications != manifest["replications"]:
         raise RunError(
-            f"cannot resume {where}: its target is {manifest['replications']} replications per "
-            f"point, not {replications} (leave out -n to finish it)"
+            f"cannot resume {store.run_dir}: the sweep or its scenario changed since it started"
         )
-    ran, now = manifest.get("code", {}).get("source_hash"), code_identity()["source_hash"]
-    if ran != now:
-        if not allow_code_change:
-            raise RunError(
-                f"cannot resume {where}: the model code changed since it started (source hash "
-                f"{str(ran)[:12]} vs {now[:12]}); start a new sweep, or pass --allow-code-change "
-                "to mix results of both versions"
-            )
-        manifest.setdefault("code_changes", []).append({"at": now_iso(), "from": ran, "to": now})
-        manifest["code"] = code_identity()
+    check_resumable(manifest, store.run_dir, replications, allow_code_change)
     return manifest
 
 
@@ -256,23 +243,14 @@ def _run(store, scenarios, manifest, session, scheduler, progress, *, fresh: boo
         point_store.run_dir.mkdir(parents=True, exist_ok=True)
         if not fresh:
             repaired += [f"point {point}: {line}" for line in point_store.recover()]
-    session.update(kind="start" if fresh else "resume", started_at=now_iso(), repaired=repaired)
-    manifest["sessions"].append(session)
-    manifest.update(status="running", started_at=manifest.get("started_at") or now_iso())
-    manifest.pop("finished_at", None)
+    open_session(manifest, session, fresh=fresh, repaired=repaired)
     store.write_manifest(manifest)
     began = time.perf_counter()
     with store.recording_status(manifest):
         _execute(
             scenarios, manifest["root_seed"], manifest["replications"], stores, session, progress
         )
-    elapsed = round(time.perf_counter() - began, 3)
-    session.update(finished_at=now_iso(), seconds=elapsed)
-    manifest.update(
-        status="complete",
-        finished_at=now_iso(),
-        elapsed_seconds=round(manifest.get("elapsed_seconds", 0.0) + elapsed, 3),
-    )
+    close_session(manifest, session, time.perf_counter() - began)
     store.write_manifest(manifest)
     return store.run_dir
 
