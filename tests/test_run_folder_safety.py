@@ -22,7 +22,7 @@ from sim.experiment.journal import read_journal, rewrite_journal
 from sim.experiment.provenance import source_hash
 from sim.experiment.store import DamagedRun
 
-RACES = 6  # repetitions of every race; each one is a pair of real processes
+RACES = 8  # repetitions of every race; each one is a pair of real processes
 
 
 @pytest.fixture(scope="module")
