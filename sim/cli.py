@@ -188,6 +188,7 @@ def main() -> None:
       withdrawal-sim validate scenarios/*.yaml
       withdrawal-sim run scenarios/baseline.yaml -n 50 --seed 1
     """
+    os.environ["MPLBACKEND"] = "Agg"  # the CLI only writes figure files: never a GUI backend
 
 
 @main.command()

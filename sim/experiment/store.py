@@ -294,11 +294,14 @@ class RunStore:
         return [p.path(self.run_dir) for p in sorted(parts, key=lambda p: p.name)]
 
     def read_table(self, name: str) -> pd.DataFrame:
+        import pyarrow as pa
         import pyarrow.parquet as pq
 
         from sim.tables import DATE, TABLES
 
-        frame = pq.ParquetDataset(self.table_parts(name)).read().to_pandas()
+        # part by part: pyarrow's dataset layer costs up to a second to import, cold
+        parts = [pq.ParquetFile(path).read() for path in self.table_parts(name)]
+        frame = pa.concat_tables(parts).to_pandas()
         # Parquet keeps timestamps in milliseconds at the coarsest; the tables use seconds
         for column, dtype in TABLES.get(name, {}).items():
             if dtype == DATE and column in frame:
