@@ -247,7 +247,7 @@ def test_ctrl_c_during_a_local_dask_run_prints_one_line_and_leaves_no_process(tm
         "run",
         str(BASELINE),
         "-n",
-        "200",
+        "2000",  # far more than the seconds before the signal can finish
         "--seed",
         "3",
         "--executor",
