@@ -23,6 +23,7 @@ _API = {
     "simulate": "sim.model.world",
     "run_experiment": "sim.experiment.runner",
     "load_results": "sim.experiment.results",
+    "load_sweep_results": "sim.experiment.sweep",
     "forces_at": "sim.analysis.forces",
 }
 

@@ -38,7 +38,7 @@ def _friendly_errors(command: Callable) -> Callable:
 
     @wraps(command)
     def wrapper(*args, **kwargs):
-        from sim.config.errors import ScenarioError
+        from sim.config.errors import ScenarioError, one_line
         from sim.experiment.executors import ExecutorError, RunError
         from sim.experiment.store import DamagedRun, Terminated
 
@@ -51,7 +51,7 @@ def _friendly_errors(command: Callable) -> Callable:
                 click.echo(f"error: {problem}", err=True)
             sys.exit(EXIT_USAGE)
         except RunError as exc:
-            click.echo(f"error: {exc}", err=True)
+            click.echo(f"error: {one_line(str(exc))}", err=True)
             sys.exit(EXIT_USAGE)
         except Terminated:
             click.echo("terminated: finished replications are kept; rerun with --resume", err=True)
@@ -60,7 +60,7 @@ def _friendly_errors(command: Callable) -> Callable:
             click.echo("interrupted: finished replications are kept; rerun with --resume", err=True)
             sys.exit(130)
         except (ExecutorError, DamagedRun) as exc:
-            click.echo(f"error: {exc}", err=True)
+            click.echo(f"error: {one_line(str(exc))}", err=True)
             sys.exit(EXIT_RUNTIME)
         except Exception as exc:
             if os.environ.get("WITHDRAWAL_SIM_DEBUG"):
@@ -106,11 +106,21 @@ def _parse_targets(values: tuple[str, ...]) -> dict[str, float]:
     return targets
 
 
+def _interrupted(signum: int, frame: object) -> None:
+    """Ctrl-C stops the run, keeping finished work. Those after it are ignored while the run
+    shuts its workers down and records what finished: a terminal, or ``timeout``, may send
+    several, and one landing mid-shutdown left workers waiting for ever."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    raise KeyboardInterrupt
+
+
 def _terminated(signum: int, frame: object) -> None:
     """SIGTERM stops a run like Ctrl-C does: the manifest says so, finished work is kept."""
     from sim.experiment.store import Terminated
 
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a second SIGTERM ends the process
+    # further SIGTERMs (``timeout`` sends one to the process and one to its group) must not
+    # kill the shutdown that records what finished; SIGKILL still ends it
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     raise Terminated
 
 
@@ -126,6 +136,7 @@ def _executor_options(command: Callable) -> Callable:
         from sim.experiment.executors import default_jobs, warm_up
 
         signal.signal(signal.SIGTERM, _terminated)
+        signal.signal(signal.SIGINT, _interrupted)
         warm_up(kwargs["executor"], kwargs["jobs"] or default_jobs(), kwargs["scheduler"])
         return command(*args, **kwargs)
 
@@ -439,24 +450,25 @@ def verify(folders) -> None:
     """Check that run or sweep folders are whole: every committed part present and
     unchanged (size and checksum), the target reached, nothing left half-written.
 
-    Exits 0 when every folder is whole, 1 when any is damaged or unfinished (one line per
-    problem; --resume repairs them), 2 when a folder is not a run or sweep folder.
+    Exits 0 when every folder is whole, 1 when any is damaged, unfinished or being written
+    now (one line per problem; --resume repairs them), 2 when a folder is not a run or sweep
+    folder.
 
     \b
     Example:
       withdrawal-sim verify results/baseline/RUN
     """
+    from sim.config.errors import one_line
     from sim.experiment.verify import verify as check
 
     failed = False
     for folder in folders:
         verdict = check(folder)
-        state = "ok" if verdict.ok else "damaged"
-        click.echo(f"{state}: {folder}: {verdict.summary}")
+        click.echo(one_line(f"{verdict.state}: {folder}: {verdict.summary}"))
         for note in verdict.notes:
-            click.echo(f"  note: {note}")
+            click.echo(one_line(f"  note: {note}"))
         for problem in verdict.problems:
-            click.echo(f"  problem: {problem}")
+            click.echo(one_line(f"  problem: {problem}"))
         failed |= not verdict.ok
     if failed:
         sys.exit(EXIT_RUNTIME)

@@ -334,10 +334,11 @@ def test_a_report_replaces_a_previous_report_in_the_run_folder(made, tmp_path):
 
 
 def test_free_form_manifest_fields_of_any_type_are_shown_not_trusted(made, tmp_path):
-    """Fields the manifest reader does not check (description, versions) are only shown."""
+    """Free text in the manifest (a description of any type, package names) is only shown,
+    escaped."""
     run = tmp_path / "run"
     shutil.copytree(made / "base", run)
-    _manifest(_set(["<b>", 1], "versions"), "run")(tmp_path)
+    _manifest(_set({"<b>": [1]}, "versions"), "run")(tmp_path)
     _manifest(_set(5, "description"), "run")(tmp_path)
     page = report_module.report([run], tmp_path / "r.html").read_text()
-    assert "['&lt;b&gt;', 1]" in page and "<p>5</p>" in page
+    assert "&lt;b&gt;" in page and "<b>" not in page and "<p>5</p>" in page

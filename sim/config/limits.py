@@ -4,3 +4,4 @@
 MAX_SEED = 2**63 - 1  # seeds are stored in int64 columns and passed to numpy
 MAX_REPLICATIONS = 1_000_000  # each replication is a row of the kpis table, at least
 MAX_JOBS = 256  # worker processes: more than any machine this runs on can use
+MAX_SWEEP_POINTS = 10_000  # each point is a validated scenario in memory and a run folder

@@ -29,7 +29,7 @@ Ctrl-C in a terminal signals the whole process group, workers included; left to 
 they print tracebacks, and distributed its complaints about lost connections (about a
 hundred lines for a Dask run). So only the run's own process takes the KeyboardInterrupt:
 the forkserver starts with SIGINT ignored, so its Dask workers ignore it from their first
-instruction (pool workers restore the default, as before); a local cluster's start holds a
+instruction (pool workers ignore it too); a local cluster's start holds a
 Ctrl-C until the cluster is up (a second one interrupts at once), and so does fetching each
 result; then the client and the cluster are closed with logging off, each within
 ``CLOSE_TIMEOUT`` seconds, and the workers exit with their nannies. Where workers are
@@ -108,8 +108,8 @@ def _start_forkserver() -> None:
     forks inherited the default handler and printed theirs. Ignored at the start (an
     ignored signal stays ignored across exec, and the forkserver gives its children the
     disposition it started with), SIGINT reaches only the run's own process, which shuts
-    the workers down. Pool workers restore the default handler (``_pool_worker``). A
-    Ctrl-C in the few milliseconds of the start itself is lost: press it again."""
+    the workers down (pool workers ignore it too: ``_pool_worker``). A Ctrl-C in the few
+    milliseconds of the start itself is lost: press it again."""
     from multiprocessing import forkserver
 
     if threading.current_thread() is not threading.main_thread():
@@ -124,10 +124,13 @@ def _start_forkserver() -> None:
 
 
 def _pool_worker(owner: int) -> None:
-    """A process-pool worker's initializer: the default SIGINT handler (the forkserver
-    ignores it; an interrupted task ends, so the pool shuts down at once) and
-    ``_exit_with(owner)``."""
-    signal.signal(signal.SIGINT, signal.default_int_handler)
+    """A process-pool worker's initializer: SIGINT ignored, and ``_exit_with(owner)``.
+
+    A worker interrupted by a terminal's Ctrl-C (sent to the whole group, twice under
+    ``timeout``) printed tracebacks, and one interrupted while holding the pool's queue lock
+    hung the pool's shutdown, and so the run, for ever. The run's own process takes the
+    interrupt, cancels what has not started and waits for the chunks being simulated."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _exit_with(owner)
 
 
@@ -169,18 +172,21 @@ def run_tasks(
             context = multiprocessing.get_context("spawn")
         else:
             _start_forkserver()
-        with ProcessPoolExecutor(
+        pool = ProcessPoolExecutor(
             max_workers=jobs,
             mp_context=context,
             initializer=_pool_worker,
             initargs=(os.getpid(),),
-        ) as pool:
+        )
+        try:
             yield from _windowed(
                 lambda task: pool.submit(fn, task),
                 tasks,
                 2 * jobs,
                 lambda pending: wait(pending, return_when=FIRST_COMPLETED),
             )
+        finally:  # on an interrupt, only the chunks already running finish
+            pool.shutdown(wait=True, cancel_futures=True)
     elif executor == "dask":
         yield from _run_dask(fn, tasks, jobs, scheduler)
     else:
@@ -458,9 +464,10 @@ def _sigint_deferred() -> Iterator[None]:
     raises at once. Around what distributed does not survive being interrupted in: a local
     cluster's start (it left workers half-spawned, printing tracebacks, and failed to close
     the cluster at exit) and its ``sync()`` calls (its event loop logged a ``NameError``).
-    Only in the main thread with Python's default handler; elsewhere, no change."""
+    Only in the main thread with a Python handler for SIGINT; elsewhere, no change."""
     main = threading.current_thread() is threading.main_thread()
-    if not main or signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+    previous = signal.getsignal(signal.SIGINT) if main else None
+    if not callable(previous):  # not the main thread, or Ctrl-C ignored: nothing to hold
         yield
         return
     caught: list[int] = []
@@ -474,7 +481,7 @@ def _sigint_deferred() -> Iterator[None]:
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGINT, previous)
     if caught:
         raise KeyboardInterrupt
 

@@ -12,6 +12,8 @@ import fcntl
 import json
 import os
 import socket
+import stat
+import time
 from pathlib import Path
 from types import TracebackType
 
@@ -19,6 +21,7 @@ from sim.experiment.executors import RunError
 from sim.experiment.provenance import now_iso
 
 LOCK = ".lock"
+RETRIES = 10
 
 
 class FolderInUse(RunError):
@@ -37,12 +40,23 @@ class FolderLock:
         return self.folder / LOCK
 
     def acquire(self) -> None:
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            raise FolderInUse(f"{self.folder} is in use by {holder(self.folder)}") from None
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK, 0o644)
+        except OSError as exc:  # a link, a folder
+            raise RunError(f"cannot lock {self.folder}: {self.path.name} {exc.strerror}") from None
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_nlink != 1:
+            os.close(fd)  # a FIFO, or a hard link to someone's file: never truncate it
+            raise RunError(f"cannot lock {self.folder}: {self.path.name} is not a file of its own")
+        for attempt in range(RETRIES):  # a reader's brief probe (is_locked) is not a holder
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if attempt == RETRIES - 1:
+                    os.close(fd)
+                    raise FolderInUse(f"{self.folder} is in use by {holder(self.folder)}") from None
+                time.sleep(0.01)
         os.ftruncate(fd, 0)
         info = {"pid": os.getpid(), "host": socket.gethostname(), "since": now_iso()}
         os.write(fd, json.dumps(info).encode())
@@ -69,7 +83,11 @@ class FolderLock:
 def holder(folder: Path) -> str:
     """Who holds ``folder``'s lock, as the holder wrote it (or 'another process')."""
     try:
-        info = json.loads((Path(folder) / LOCK).read_text()[:1000])
+        path = Path(folder) / LOCK
+        if path.is_symlink() or not path.is_file():
+            return "another process"
+        with open(path, "rb") as handle:
+            info = json.loads(handle.read(1000))
         return (
             f"pid {int(info['pid'])} on {str(info['host'])[:100]} since {str(info['since'])[:40]}"
         )
@@ -80,9 +98,9 @@ def holder(folder: Path) -> str:
 def is_locked(folder: Path) -> bool:
     """Whether a process holds ``folder``'s lock now (checked without taking it for long)."""
     path = Path(folder) / LOCK
-    if not path.is_file():
+    if path.is_symlink() or not path.is_file():
         return False
-    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     try:
         fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
     except BlockingIOError:

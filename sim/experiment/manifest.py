@@ -14,6 +14,7 @@ import re
 from pathlib import Path
 from typing import Any, Literal
 
+from sim.config.limits import MAX_REPLICATIONS, MAX_SEED, MAX_SWEEP_POINTS
 from sim.experiment.executors import RunError
 from sim.experiment.provenance import code_identity, now_iso, source_hash, versions
 
@@ -21,16 +22,28 @@ MANIFEST = "manifest.json"
 MANIFEST_VERSION = 2
 MAX_MANIFEST_BYTES = 16 << 20
 NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+COMMON = {
+    "root_seed": int,
+    "replications": int,
+    "status": str,
+    "code": dict,
+    "sessions": list,
+}
 REQUIRED = {
-    "run": {
-        "scenario": str,
-        "config": dict,
-        "config_hash": str,
-        "root_seed": int,
-        "replications": int,
-        "status": str,
-    },
-    "sweep": {"sweep": dict, "sweep_hash": str, "root_seed": int, "replications": int},
+    "run": {"scenario": str, "config": dict, "config_hash": str},
+    "sweep": {"sweep": dict, "sweep_hash": str, "points": int},
+}
+BOUNDS = {
+    "root_seed": (0, MAX_SEED),
+    "replications": (1, MAX_REPLICATIONS),
+    "points": (1, MAX_SWEEP_POINTS),
+}
+OPTIONAL = {
+    "target_ci": dict,
+    "max_replications": int,
+    "elapsed_seconds": float | int,
+    "write_seconds": float | int,
+    "versions": dict,
 }
 Kind = Literal["run", "sweep"]
 
@@ -51,8 +64,8 @@ def read_manifest(folder: str | Path, kind: Kind | None = "run") -> dict[str, An
         raise RunError(f"{path}: larger than {MAX_MANIFEST_BYTES >> 20} MiB; not a manifest")
     try:
         manifest = json.loads(path.read_bytes())
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise RunError(f"{path}: not valid JSON ({exc})") from None
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise RunError(f"{path}: not valid JSON ({str(exc)[:200]})") from None
     if not isinstance(manifest, dict):
         raise RunError(f"{path}: expected a JSON object")
     version = manifest.get("manifest_version")
@@ -65,10 +78,20 @@ def read_manifest(folder: str | Path, kind: Kind | None = "run") -> dict[str, An
     if kind is not None and found != kind:
         hint = "read it with sim.load_sweep_results" if found == "sweep" else "pass a sweep folder"
         raise RunError(f"{folder} is a {found} folder, not a {kind} folder; {hint}")
-    for key, expected in REQUIRED[found].items():
+    for key, expected in {**COMMON, **REQUIRED[found]}.items():
         value = manifest.get(key)
         if not isinstance(value, expected) or isinstance(value, bool):
             raise RunError(f"{path}: '{key}' is missing or not a {expected.__name__}")
+    for key, (low, high) in BOUNDS.items():
+        if key in manifest and not (
+            isinstance(manifest[key], int) and low <= manifest[key] <= high
+        ):
+            raise RunError(f"{path}: '{key}' must be a whole number from {low} to {high:,}")
+    for key, expected in OPTIONAL.items():
+        if manifest.get(key) is not None and not isinstance(manifest[key], expected):
+            raise RunError(f"{path}: '{key}' is not a {expected.__name__}")
+    if not all(isinstance(session, dict) for session in manifest["sessions"]):
+        raise RunError(f"{path}: 'sessions' must be a list of objects")
     if found == "run" and not NAME.match(manifest["scenario"]):
         raise RunError(f"{path}: scenario name {manifest['scenario'][:80]!r} is not an identifier")
     return manifest
@@ -102,7 +125,16 @@ def check_resumable(
             f"cannot resume {folder}: its target is {manifest['replications']} replications"
             f"{each}, not {replications} (leave out -n to finish it)"
         )
-    ran, now = manifest.get("code", {}).get("source_hash"), source_hash()
+    ran, now = manifest["code"].get("source_hash"), source_hash()
+    changed = _changed_versions(manifest.get("versions") or {})
+    if changed and not allow_code_change:
+        raise RunError(
+            f"cannot resume {folder}: packages changed since it started ({changed}); start a "
+            f"new {kind}, or pass --allow-code-change to mix results of both versions"
+        )
+    if changed:
+        manifest.setdefault("code_changes", []).append({"at": now_iso(), "packages": changed})
+        manifest["versions"] = versions()
     if ran != now:
         if not allow_code_change:
             raise RunError(
@@ -112,6 +144,16 @@ def check_resumable(
             )
         manifest.setdefault("code_changes", []).append({"at": now_iso(), "from": ran, "to": now})
         manifest["code"] = code_identity()
+
+
+def _changed_versions(recorded: dict) -> str:
+    """The recorded package versions that differ from those installed, as 'name a -> b'."""
+    installed = versions()
+    return ", ".join(
+        f"{name} {str(recorded[name])[:40]} -> {installed[name]}"
+        for name in sorted(installed)
+        if name in recorded and recorded[name] != installed[name]
+    )
 
 
 def open_session(manifest: dict, session: dict, *, fresh: bool, repaired: list[str]) -> None:

@@ -27,6 +27,7 @@ class RunResults:
         self.run_dir = Path(run_dir)
         self._store = RunStore(self.run_dir)
         self.manifest: dict[str, Any] = read_manifest(self.run_dir, "run")
+        self._store.freeze()  # every table from the same commits, even during a resume
         self._tables: dict[str, pd.DataFrame] = {}
         self.scenario  # noqa: B018 -- a config that does not validate is refused here
 

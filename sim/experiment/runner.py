@@ -33,7 +33,7 @@ from sim.experiment.manifest import (
     read_manifest,
 )
 from sim.experiment.provenance import code_identity
-from sim.experiment.store import RunStore
+from sim.experiment.store import COMMIT_TABLE, RunStore
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -62,9 +62,14 @@ def run_folder_name(digest: str, seed: int) -> str:
     return f"{now}-{digest[:8]}-s{seed}-{uuid.uuid4().hex[:6]}"
 
 
-def latest_run_dir(folder: Path) -> Path | None:
-    """The most recently started run folder (one holding a manifest) inside ``folder``."""
-    runs = [p for p in folder.glob("*") if (p / MANIFEST).is_file()]
+def latest_run_dir(folder: Path, digest: str) -> Path | None:
+    """The most recently started run folder inside ``folder`` of the configuration with hash
+    ``digest`` (named by ``run_folder_name``), or None."""
+    runs = [
+        p
+        for p in folder.glob(f"*-{digest[:8]}-*")
+        if not p.is_symlink() and (p / MANIFEST).is_file()
+    ]
     return max(runs, key=lambda p: (p.name[:15], p.stat().st_mtime_ns), default=None)
 
 
@@ -144,13 +149,15 @@ def run_experiment(
         "plots": plots,
     }
     if resume:
-        run_dir = _resume_dir(scenario, out, results_root)
+        run_dir = _resume_dir(scenario, digest, out, results_root)
         read_manifest(run_dir, "run")  # a clear error before touching a folder that is not a run
         store = RunStore(run_dir)
         with store.lock():
             manifest = _resumable(store, digest, replications, seed, allow_code_change)
             return _run(store, scenario, manifest, session, fresh=False, **options)
     n = replications or scenario.run.replications
+    if out is not None and not str(out).strip():
+        raise RunError("--out is empty; give a folder, or leave it out for a new one")
     run_dir = Path(out) if out else _new_run_dir(results_root, scenario, digest, seed)
     store = RunStore(run_dir)
     store.create()
@@ -188,16 +195,19 @@ def _run(
     plots: bool,
 ) -> Path:
     """Run what the manifest's target still lacks, recording this session (lock held)."""
-    repaired = [] if fresh else store.recover()
     target_ci = dict(target_ci or manifest.get("target_ci") or {})
     max_replications = max_replications or manifest.get("max_replications")
-    before = len(store.completed())
-    if not fresh and not repaired and manifest["status"] == "complete":
-        plots = False  # nothing to do: the figures are those of the finished run
+    was_complete = manifest["status"] == "complete"
+    repaired: list[str] = []
     open_session(manifest, session, fresh=fresh, repaired=repaired)
-    store.write_manifest(manifest)
+    store.write_manifest(manifest)  # 'running' before anything on disk changes
     started = time.perf_counter()
     with store.recording_status(manifest):
+        if not fresh:
+            repaired += store.recover(run_tables())
+        if was_complete and not repaired:
+            plots = False  # nothing to do: the figures are those of the finished run
+        before = len(store.completed())
         target = manifest["replications"]
         n = target
         while True:
@@ -242,6 +252,13 @@ def _showing(progress: bool | None) -> bool:
     return sys.stderr.isatty() if progress is None else progress
 
 
+def run_tables() -> list[str]:
+    """The tables a run writes (the folders its store may clean up)."""
+    from sim.tables import TABLES
+
+    return [*TABLES, COMMIT_TABLE]
+
+
 def _check_counts(replications, seed, jobs, max_replications) -> None:
     """Refuse counts that would exhaust memory or overflow before anything starts."""
     for option, value, low, high in (
@@ -263,13 +280,17 @@ def _new_run_dir(results_root, scenario: Scenario, digest: str, seed: int | None
     return Path(results_root) / scenario.metadata.name / run_folder_name(digest, root_seed)
 
 
-def _resume_dir(scenario: Scenario, out, results_root) -> Path:
+def _resume_dir(scenario: Scenario, digest: str, out, results_root) -> Path:
     if out:
         return Path(out)
     root = Path(results_root) / scenario.metadata.name
-    run_dir = latest_run_dir(root)
+    run_dir = latest_run_dir(root, digest)
     if run_dir is None:
-        raise RunError(f"nothing to resume: no run of '{scenario.metadata.name}' under {root}")
+        others = len(list(root.glob("*"))) if root.is_dir() else 0
+        raise RunError(
+            f"nothing to resume: no run of '{scenario.metadata.name}' with this configuration "
+            f"under {root}" + (f" ({others} of other configurations)" if others else "")
+        )
     return run_dir
 
 

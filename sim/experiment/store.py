@@ -27,6 +27,7 @@ import json
 import os
 import time
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -37,8 +38,10 @@ from sim.experiment.journal import (
     PART,
     STAGED,
     Commit,
+    DamagedRun,
     Part,
     append_commit,
+    conflicts,
     damaged,
     digest_bytes,
     read_journal,
@@ -57,10 +60,6 @@ FILTERED_COLUMNS = ("replication", "day", "start_day", "depart_day")
 
 class Terminated(KeyboardInterrupt):
     """The run's process was asked to stop (SIGTERM): handled like an interrupt."""
-
-
-class DamagedRun(RuntimeError):
-    """Committed results that are missing or changed on disk."""
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -130,6 +129,7 @@ class RunStore:
     def __init__(self, run_dir: str | Path) -> None:
         self.run_dir = Path(run_dir)
         self.write_seconds = 0.0  # time spent writing parts (by any process), for the manifest
+        self._frozen: list[Commit] | None = None
 
     @property
     def manifest_path(self) -> Path:
@@ -143,6 +143,8 @@ class RunStore:
         except FileExistsError:
             if not self.run_dir.parent.is_dir():
                 raise RunError(f"cannot create {self.run_dir}: a part of it is a file") from None
+            if not self.run_dir.is_dir():
+                raise RunError(f"{self.run_dir} exists and is not a folder") from None
             what = "a run" if self.manifest_path.exists() else "files this run did not write"
             raise RunError(
                 f"{self.run_dir} already exists and holds {what}; a new run needs a new "
@@ -234,7 +236,12 @@ class RunStore:
         append_commit(self.run_dir, Commit(first, last, staged.parts))
 
     def commits(self) -> list[Commit]:
-        return read_journal(self.run_dir)
+        return self._frozen if self._frozen is not None else read_journal(self.run_dir)
+
+    def freeze(self) -> None:
+        """Read every table from the commits as they are now, so tables read later agree
+        with each other even while a resume adds chunks (a reader's snapshot)."""
+        self._frozen = read_journal(self.run_dir)
 
     def completed(self) -> set[int]:
         """Replications whose chunk is committed."""
@@ -242,26 +249,30 @@ class RunStore:
 
     def problems(self) -> list[str]:
         """What is wrong with the committed parts, one line each (empty when intact)."""
-        return [
+        commits = self.commits()
+        return [why for _, why in conflicts(commits)] + [
             f"{part.table}.parquet/{part.name}: {problem}"
-            for _, part, problem in damaged(self.run_dir, self.commits())
+            for _, part, problem in damaged(self.run_dir, commits)
         ]
 
-    def recover(self) -> list[str]:
-        """Before resuming (lock held): drop chunks with a missing or damaged part (their
-        replications run again) and remove what no commit names. Returns what it dropped."""
+    def recover(self, tables: Iterable[str]) -> list[str]:
+        """Before resuming (lock held): drop chunks with a missing or damaged part, or that
+        conflict with others (their replications run again), and remove the store's own
+        files that no commit names, in the folders of ``tables`` (the tables this kind of
+        run writes) only. Returns what it dropped."""
         commits = self.commits()
-        bad = {
-            id(commit): f"{part.table}.parquet/{part.name}: {problem}"
-            for commit, part, problem in damaged(self.run_dir, commits)
-        }
+        bad = {id(commit): why for commit, why in conflicts(commits)}
+        for commit, part, problem in damaged(self.run_dir, commits):
+            bad.setdefault(id(commit), f"{part.table}.parquet/{part.name}: {problem}")
         kept = [c for c in commits if id(c) not in bad]
-        rewrite_journal(self.run_dir, kept)  # also drops a torn last line
         names = {(p.table, p.name) for c in kept for p in c.parts}
-        for folder in self.run_dir.glob("*.parquet"):
+        for table in tables:
+            folder = self.run_dir / f"{table}.parquet"
+            if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
+                raise RunError(f"{folder} is not a folder of this run's own; not touching it")
             if folder.is_dir():
-                table = folder.name.removesuffix(".parquet")
                 self._discard_in(folder, keep={n for t, n in names if t == table})
+        rewrite_journal(self.run_dir, kept)  # also drops a torn last line
         return [
             f"{reason}: replications {c.first}-{c.last} run again"
             for c in commits
@@ -273,6 +284,8 @@ class RunStore:
         """Remove the store's own files in a table folder, except the parts in ``keep``."""
         for path in folder.iterdir():
             if STAGED.match(path.name) or (PART.match(path.name) and path.name not in keep):
+                if path.is_dir() and not path.is_symlink():
+                    raise RunError(f"{path} is a folder where a part belongs; remove it by hand")
                 path.unlink()
 
     def table_names(self) -> list[str]:
@@ -280,15 +293,17 @@ class RunStore:
 
     def table_parts(self, name: str) -> list[Path]:
         """The committed parts of table ``name``, checked against the journal."""
-        parts = [p for c in self.commits() for p in c.parts if p.table == name]
+        commits = self.commits()
+        parts = [p for c in commits for p in c.parts if p.table == name]
         if not parts:
             raise KeyError(f"{self.run_dir} has no table '{name}' (has: {self.table_names()})")
-        problems = [
+        problems = [why for _, why in conflicts(commits)]
+        problems += [
             f"{p.table}.parquet/{p.name}: {why}" for p in parts if (why := p.problem(self.run_dir))
         ]
         if problems:
             raise DamagedRun(
-                f"{self.run_dir} is damaged ({len(problems)} part(s), first: {problems[0]}); "
+                f"{self.run_dir} is damaged ({len(problems)} problem(s), first: {problems[0]}); "
                 "'withdrawal-sim verify' lists them, --resume runs their replications again"
             )
         return [p.path(self.run_dir) for p in sorted(parts, key=lambda p: p.name)]

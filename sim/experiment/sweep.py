@@ -188,9 +188,11 @@ def run_sweep(
     jobs = jobs or default_jobs()
     digest = _sweep_hash(sweep, base)
     root = Path(results_root) / "sweeps" / sweep.name
+    if out is not None and not str(out).strip():
+        raise RunError("--out is empty; give a folder, or leave it out for a new one")
     session = {"executor": executor, "jobs": jobs, "scheduler": scheduler, **code_identity()}
     if resume:
-        sweep_dir = Path(out) if out else latest_run_dir(root)
+        sweep_dir = Path(out) if out else latest_run_dir(root, digest)
         if sweep_dir is None:
             raise RunError(f"nothing to resume: no sweep '{sweep.name}' under {root}")
         read_manifest(sweep_dir, "sweep")  # a clear error before touching anything else
@@ -238,15 +240,19 @@ def _resumable(store: RunStore, digest: str, replications: int | None, allow_cod
 def _run(store, scenarios, manifest, session, scheduler, progress, *, fresh: bool) -> Path:
     """Run what every point still lacks, recording this session (lock held)."""
     stores = {point: RunStore(point_dir(store.run_dir, point)) for point in scenarios}
-    repaired = []
-    for point, point_store in stores.items():
-        point_store.run_dir.mkdir(parents=True, exist_ok=True)
-        if not fresh:
-            repaired += [f"point {point}: {line}" for line in point_store.recover()]
+    repaired: list[str] = []
     open_session(manifest, session, fresh=fresh, repaired=repaired)
-    store.write_manifest(manifest)
+    store.write_manifest(manifest)  # 'running' before anything on disk changes
     began = time.perf_counter()
     with store.recording_status(manifest):
+        for point, point_store in stores.items():
+            folder = point_store.run_dir
+            links = folder.is_symlink() or folder.parent.is_symlink()
+            if links or (folder.exists() and not folder.is_dir()):
+                raise RunError(f"{folder} is not a folder of this sweep's own; not touching it")
+            folder.mkdir(parents=True, exist_ok=True)
+            if not fresh:
+                repaired += [f"point {point}: {x}" for x in point_store.recover(SWEEP_TABLES)]
         _execute(
             scenarios, manifest["root_seed"], manifest["replications"], stores, session, progress
         )
@@ -293,13 +299,19 @@ def _execute(scenarios, seed, n, stores, session, progress) -> None:
 def load_sweep_results(sweep_dir: str | Path, table: str = "kpis") -> pd.DataFrame:
     """One table of every point, with a ``point`` column, joined to the parameter values."""
     sweep_dir = Path(sweep_dir)
-    read_manifest(sweep_dir, "sweep")
+    manifest = read_manifest(sweep_dir, "sweep")
+    if not (sweep_dir / POINTS).is_file():
+        raise RunError(f"{sweep_dir} has no {POINTS}: the sweep never started its points")
     points = pd.read_parquet(sweep_dir / POINTS)
     frames = []
     for point in points["point"]:
         store = RunStore(point_dir(sweep_dir, int(point)))
-        if (store.run_dir / f"{table}.parquet").is_dir():
-            frames.append(store.read_table(table).assign(point=int(point)))
-    if not frames:
-        raise FileNotFoundError(f"{sweep_dir} holds no '{table}' results yet")
+        store.freeze()
+        done = len(store.completed())
+        if done < manifest["replications"]:
+            raise RunError(
+                f"{sweep_dir}: point {int(point)} has {done} of {manifest['replications']} "
+                "replications; the sweep is unfinished (sweep FILE --resume finishes it)"
+            )
+        frames.append(store.read_table(table).assign(point=int(point)))
     return pd.concat(frames, ignore_index=True).merge(points, on="point")

@@ -26,10 +26,15 @@ class Verdict:
     summary: str = ""
     problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    busy: bool = False  # another process is writing it now
 
     @property
     def ok(self) -> bool:
-        return not self.problems
+        return not self.problems and not self.busy
+
+    @property
+    def state(self) -> str:
+        return "in progress" if self.busy and not self.problems else "ok" if self.ok else "damaged"
 
 
 def verify(folder: str | Path) -> Verdict:
@@ -38,6 +43,7 @@ def verify(folder: str | Path) -> Verdict:
     manifest = read_manifest(folder, kind=None)
     verdict = Verdict(folder)
     if is_locked(folder):
+        verdict.busy = True
         verdict.notes.append(f"being written now by {holder(folder)}")
     elif manifest["status"] != "complete":
         verdict.problems.append(
@@ -58,6 +64,7 @@ def verify(folder: str | Path) -> Verdict:
     parts = 0
     for store in stores:
         prefix = "" if store.run_dir == folder else f"{store.run_dir.relative_to(folder)}/"
+        where = f"{prefix.rstrip('/')}: " if prefix else ""
         try:
             commits = store.commits()
         except JournalError as exc:
@@ -67,7 +74,8 @@ def verify(folder: str | Path) -> Verdict:
         verdict.problems += [prefix + line for line in store.problems()]
         done = {rep for c in commits for rep in c.replications}
         if len(done) < target:
-            verdict.problems.append(f"{prefix}{len(done)} of {target} replications committed")
+            line = f"{where}{len(done)} of {target} replications committed"
+            (verdict.notes if verdict.busy else verdict.problems).append(line)
         named = {(p.table, p.name) for c in commits for p in c.parts}
         staged, uncommitted = 0, 0
         for path in store.run_dir.glob("*.parquet/*"):
@@ -76,7 +84,7 @@ def verify(folder: str | Path) -> Verdict:
             uncommitted += bool(PART.match(path.name)) and (table, path.name) not in named
         if staged or uncommitted:
             verdict.notes.append(
-                f"{prefix}{staged + uncommitted} file(s) of writes interrupted before their "
+                f"{where}{staged + uncommitted} file(s) of writes interrupted before their "
                 "commit (this package never reads them, but pandas.read_parquet on a table "
                 "folder would read the visible ones; --resume removes them)"
             )

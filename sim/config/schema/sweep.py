@@ -11,6 +11,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
+from sim.config.limits import MAX_SWEEP_POINTS
 from sim.config.schema.common import (
     Name,
     RelativeYamlPath,
@@ -19,8 +20,6 @@ from sim.config.schema.common import (
     Strict,
     Text,
 )
-
-MAX_SWEEP_POINTS = 10_000  # each point is a validated scenario in memory and a run folder
 
 
 class Parameter(Strict):
