@@ -322,3 +322,19 @@ def test_every_design_kind_runs_and_is_analysed_from_the_cli(tmp_path, design):
     for name in figures:
         assert (analysis / name).read_bytes()[:4] == b"\x89PNG", name
     assert done.seconds < 60
+
+
+def test_a_typo_in_a_sweep_path_is_one_problem_with_a_suggestion(tmp_path):
+    base = os.path.relpath(ROOT / "scenarios" / "baseline.yaml", tmp_path)
+    sweep = tmp_path / "typo.yaml"
+    sweep.write_text(
+        f"sweep:\n  name: typo\n  scenario: {base}\n  design: grid\n  replications: 2\n"
+        "  parameters:\n    - path: forces.sites.erbil.personel.trainers\n"
+        "      values: [1, 2, 3]\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "sim", "validate", str(sweep)], capture_output=True, text=True
+    )
+    assert result.returncode == 2
+    (line,) = result.stderr.strip().splitlines()
+    assert "did you mean 'personnel'?" in line and "(every design point (3))" in line

@@ -101,7 +101,7 @@ def point_scenarios(sweep: Sweep, base: Path, points: pd.DataFrame) -> dict[int,
         except ScenarioError as exc:
             for problem in exc.problems:
                 if not isinstance(problem, Omitted):
-                    affected.setdefault(problem, []).append(values["point"])
+                    affected.setdefault(_pointless(problem), []).append(values["point"])
     if affected:
         raise ScenarioError(
             [
@@ -110,6 +110,15 @@ def point_scenarios(sweep: Sweep, base: Path, points: pd.DataFrame) -> dict[int,
             ]
         )
     return scenarios
+
+
+def _pointless(problem: Problem) -> Problem:
+    """The problem without its point's value (``--set a.b=…``), so points group together."""
+    source = problem.position.source
+    if source.startswith("--set ") and "=" in source:
+        where = Position(source.split("=", 1)[0] + "=…")
+        return Problem(where, problem.path, problem.message)
+    return problem
 
 
 def _points(found: list[int], total: int) -> str:
