@@ -38,7 +38,7 @@ STAGED = re.compile(r"^\.part-(\d{6})-(\d{6})\.parquet\.[0-9a-f]{12}\.tmp$")
 _READ_BLOCK = 1 << 20
 
 
-def digest_bytes(data: bytes) -> str:
+def digest_bytes(data: bytes | memoryview) -> str:
     return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 

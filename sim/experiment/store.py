@@ -79,7 +79,7 @@ def atomic_write_json(path: Path, payload: dict[str, Any]) -> None:
     atomic_write_bytes(path, (json.dumps(payload, indent=2, default=str) + "\n").encode())
 
 
-def parquet_bytes(table: pa.Table) -> bytes:
+def parquet_bytes(table: pa.Table) -> memoryview:
     """One table part as Parquet, with encodings chosen for speed (docs/performance.md).
 
     Only names and the replication number are dictionary-encoded (floats and counts rarely
@@ -98,7 +98,7 @@ def parquet_bytes(table: pa.Table) -> bytes:
         use_dictionary=[*names, "replication"],
         write_statistics=[c for c in FILTERED_COLUMNS if c in table.column_names],
     )
-    return sink.getvalue().to_pybytes()
+    return memoryview(sink.getvalue())  # no copy: written and hashed from Arrow's buffer
 
 
 def part_name(first: int, last: int) -> str:
@@ -222,7 +222,8 @@ class RunStore:
                 handle.write(payload)
                 handle.flush()
                 os.fsync(handle.fileno())
-            parts.append(Part(table, part_name(first, last), len(payload), digest_bytes(payload)))
+            size, digest = payload.nbytes, digest_bytes(payload)
+            parts.append(Part(table, part_name(first, last), size, digest))
         return Staged(token, tuple(parts), time.perf_counter() - began)
 
     def commit_chunk(self, first: int, last: int, staged: Staged) -> None:
