@@ -452,7 +452,9 @@ def _local_cluster(jobs: int):
             # no dashboard; the scheduler's HTTP server (health and metrics) on a free port
             # of its own instead of 8787, which another run may hold (a warning on stderr)
             scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
-            silence_logs=logging.ERROR,
+            # a task's error reaches the run as its exception; what workers log at ERROR is
+            # the noise of a shutdown after Ctrl-C (a heartbeat to a closed scheduler)
+            silence_logs=logging.CRITICAL,
         )
     except OSError as exc:
         raise ExecutorError(f"cannot start a local Dask cluster: {exc}") from None
