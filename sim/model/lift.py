@@ -29,6 +29,22 @@ LATE = 2
 instant, so a hold logged, an order placed or an arrival at that instant is seen first."""
 
 
+class LateTimeout(simpy.Event):
+    """A timeout that fires at ``at`` after every other event of that instant (``LATE``).
+
+    With a plain timeout, a repositioning check or a phase start at the departure's instant
+    ran before or after it depending on when each was scheduled (a rule checking every half
+    day logged a hold at day 14 while a drawdown lift left at day 14). SimPy's ``Timeout``
+    always has normal priority; like it, this event is triggered when made and scheduled at
+    once, only with the later priority."""
+
+    def __init__(self, env: simpy.Environment, at: float) -> None:
+        super().__init__(env)
+        self._ok = True
+        self._value = None
+        env.schedule(self, LATE, at - env.now)
+
+
 @dataclass
 class Order:
     """Personnel by role still to move from ``origin`` to ``destination``."""
@@ -170,7 +186,7 @@ class LiftAssetProcess:
                 yield self.book.wait()
                 continue
             slot = self._slot_at_or_after(self.env.now)
-            yield self._departure_at(slot)
+            yield LateTimeout(self.env, slot)
             for _ in range(self.spec.lifts_per_day):
                 taken = self.book.take(self.serves, self.spec.capacity_personnel, self.dropped)
                 if taken is None:
@@ -180,19 +196,6 @@ class LiftAssetProcess:
                 self.on_depart(order, load, transit)
                 self.env.process(self._carry(order, load, transit))
             self.next_slot = slot + 1.0
-
-    def _departure_at(self, slot: float) -> simpy.Event:
-        """An event at ``slot`` processed after everything else that happens at ``slot``.
-
-        With a plain timeout, a repositioning check or a phase start at the same instant ran
-        before or after the departure depending on when each was scheduled (a rule checking
-        every half day logged a hold at day 14 while a drawdown lift left at day 14).
-        """
-        event = simpy.Event(self.env)
-        event._ok = True
-        event._value = None
-        self.env.schedule(event, LATE, slot - self.env.now)
-        return event
 
     def _carry(self, order: Order, load: list[int], transit: float):
         yield self.env.timeout(transit)
