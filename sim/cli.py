@@ -39,7 +39,7 @@ def _friendly_errors(command: Callable) -> Callable:
     @wraps(command)
     def wrapper(*args, **kwargs):
         from sim.config.errors import ScenarioError, one_line
-        from sim.experiment.executors import ExecutorError, RunError
+        from sim.experiment.errors import ExecutorError, RunError
         from sim.experiment.store import DamagedRun, Terminated
 
         try:

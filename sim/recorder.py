@@ -24,7 +24,7 @@ from bisect import bisect_right
 
 import numpy as np
 
-from sim.model.modulation import Modulation
+from sim.model.modulation import RateModulation
 from sim.model.posture import Posture
 
 
@@ -98,7 +98,7 @@ class Recorder:
             elapsed = self.times[first:stop] - state.last_change
             self.busy[first:stop, sector] = state.busy_area + state.busy * elapsed
 
-    def finish(self, horizon: float, sectors, processes, modulation: Modulation) -> None:
+    def finish(self, horizon: float, sectors, processes, modulation: RateModulation) -> None:
         """Fill the records left at the end of the run and evaluate the intensities."""
         for s, state in enumerate(sectors):
             self.sector_changing(s, state, horizon)

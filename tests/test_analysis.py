@@ -129,7 +129,7 @@ def test_comparison_figures_have_one_line_per_scenario_and_labelled_axes(runs):
     sectors = fig.axes
     forest = comparison.forest_figure(compare_runs(loaded), colors)
     assert "% of the reference mean" in forest.axes[0].get_xlabel()
-    incidents = comparison.incidents_figure(loaded, colors)
+    incidents = comparison.incidents_by_scenario_figure(loaded, colors)
     titled = [ax.get_title() for ax in incidents.axes if ax.get_visible()]
     assert titled == ["al_walid", "al_qaim", "jazira", "sinjar", "rabia"]
     assert len(sectors) == 1

@@ -188,7 +188,8 @@ def test_a_malformed_scheduler_address_is_a_clear_error(tmp_path, address, words
 def test_check_scheduler_tells_a_scheduler_from_a_worker_and_a_silent_port(monkeypatch):
     from distributed import LocalCluster
 
-    from sim.experiment.executors import ExecutorError, check_scheduler
+    from sim.experiment.errors import ExecutorError
+    from sim.experiment.executors import check_scheduler
 
     monkeypatch.setenv("WITHDRAWAL_SIM_DASK_TIMEOUT", "1")
     with LocalCluster(

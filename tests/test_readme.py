@@ -47,17 +47,28 @@ def commands() -> list[str]:
     return lines
 
 
+def _project_files() -> list[str]:
+    """The files git tracks or, outside a git checkout (an unpacked archive), every file but
+    the environment, results and caches."""
+    listed = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True)
+    if listed.returncode == 0:
+        return [name.decode() for name in listed.stdout.split(b"\0") if name]
+    skip = {".git", ".venv", "results", "__pycache__", ".pytest_cache", ".hypothesis"}
+    return [
+        str(path.relative_to(ROOT))
+        for path in ROOT.rglob("*")
+        if path.is_file() and not skip.intersection(path.relative_to(ROOT).parts)
+    ]
+
+
 @pytest.fixture(scope="module")
 def clone(tmp_path_factory) -> Path:
     """The tracked files of the repository, times kept (so make's stamps stay valid)."""
     folder = tmp_path_factory.mktemp("readme") / "withdrawal-sim"
-    tracked = subprocess.run(
-        ["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True
-    ).stdout.split(b"\0")
-    for name in filter(None, tracked):
-        source = ROOT / name.decode()
+    for name in _project_files():
+        source = ROOT / name
         if source.is_file():
-            target = folder / name.decode()
+            target = folder / name
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, target)
     (folder / ".venv").symlink_to(BIN.parent)

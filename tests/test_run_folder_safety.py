@@ -17,7 +17,7 @@ import pytest
 from runs import assert_same_tables, manifest, run_command, wait_for_commits
 
 import sim
-from sim.experiment.executors import RunError
+from sim.experiment.errors import RunError
 from sim.experiment.journal import read_journal, rewrite_journal
 from sim.experiment.provenance import source_hash
 from sim.experiment.store import DamagedRun

@@ -258,10 +258,10 @@ def test_thinning_refuses_an_intensity_above_its_bound(monkeypatch):
     # Thinning is exact only if λ(t) never exceeds the bound; a wrong bound must not pass
     # silently as a wrong rate.
     from sim.config.load import load_scenario
-    from sim.model.modulation import Modulation
+    from sim.model.modulation import RateModulation
     from sim.model.world import simulate
 
     scenario = load_scenario(ROOT / "scenarios" / "baseline.yaml")
-    monkeypatch.setattr(Modulation, "upper_bound", lambda self, sector: 0.5)
+    monkeypatch.setattr(RateModulation, "upper_bound", lambda self, sector: 0.5)
     with pytest.raises(RuntimeError, match="above its thinning bound"):
         simulate(scenario, 0, 1)

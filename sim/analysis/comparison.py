@@ -23,7 +23,7 @@ from sim.analysis.bands import mean_band
 from sim.analysis.figures import format_dates, mark_phases, save_figure
 from sim.analysis.runs import COMPARE_TABLES, load_runs
 from sim.analysis.summary import compare_runs
-from sim.experiment.executors import RunError
+from sim.experiment.errors import RunError
 from sim.experiment.results import RunResults
 from sim.experiment.store import atomic_write_bytes
 
@@ -54,7 +54,7 @@ def in_iraq_figure(runs: list[RunResults], colors: dict[str, str]) -> Figure:
     return fig
 
 
-def incidents_figure(runs: list[RunResults], colors: dict[str, str]) -> Figure:
+def incidents_by_scenario_figure(runs: list[RunResults], colors: dict[str, str]) -> Figure:
     sectors = list(dict.fromkeys(runs[0].daily["sector"]))
     ncols = min(3, len(sectors))
     nrows = int(np.ceil(len(sectors) / ncols))
@@ -190,7 +190,7 @@ def compare(
     atomic_write_bytes(written["markdown"], _markdown(table).encode())
     written["in_iraq"] = save_figure(in_iraq_figure(runs, colors), out / "in_iraq.png")
     written["incidents"] = save_figure(
-        incidents_figure(runs, colors), out / "incidents_by_sector.png"
+        incidents_by_scenario_figure(runs, colors), out / "incidents_by_sector.png"
     )
     written["forest"] = save_figure(forest_figure(table, colors), out / "kpi_differences.png")
     return written

@@ -22,7 +22,7 @@ from sim.analysis import comparison, figures
 from sim.analysis.figures import figure_bytes
 from sim.analysis.runs import REPORT_TABLES, load_runs
 from sim.analysis.summary import compare_runs, summarize_kpis
-from sim.experiment.executors import RunError
+from sim.experiment.errors import RunError
 from sim.experiment.results import RunResults
 from sim.experiment.store import atomic_write_bytes
 
@@ -180,7 +180,7 @@ def _comparison(runs: list[RunResults]) -> list[str]:
             "personnel in Iraq by scenario",
         ),
         _img(
-            figure_bytes(comparison.incidents_figure(runs, colors)),
+            figure_bytes(comparison.incidents_by_scenario_figure(runs, colors)),
             "incidents by sector and scenario",
         ),
         _img(figure_bytes(comparison.forest_figure(table, colors)), "KPI differences"),

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from sim.experiment.executors import RunError
+from sim.experiment.errors import RunError
 from sim.experiment.results import RunResults, load_results
 
 COMPARE_TABLES = ("kpis", "posture", "daily")

@@ -27,7 +27,7 @@ from sim.analysis.bands import mean_band
 from sim.analysis.figures import save_figure
 from sim.config.schema.sweep import Sweep
 from sim.experiment.designs import salib_problem, sample
-from sim.experiment.executors import RunError
+from sim.experiment.errors import RunError
 from sim.experiment.manifest import read_manifest
 from sim.experiment.store import atomic_write_bytes
 from sim.experiment.sweep import load_sweep_results

@@ -55,20 +55,14 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import Any
 
+from sim.experiment.errors import ExecutorError
+
 EXECUTORS = ("serial", "process", "dask")
 WORKER_MODULES = ["sim.experiment.tasks", "sim.arrow", "pyarrow.parquet"]
 SCHEMES = ("tcp", "tls", "ws", "wss")  # Dask's protocols over TCP (not inproc, ucx)
 TIMEOUT_ENV = "WITHDRAWAL_SIM_DASK_TIMEOUT"
 DEFAULT_TIMEOUT = 10.0  # seconds to reach a Dask scheduler, handshake included
 CLOSE_TIMEOUT = 10.0  # seconds for each of client and local cluster to shut down
-
-
-class ExecutorError(RuntimeError):
-    """An executor that cannot start (a missing extra, an unreachable scheduler)."""
-
-
-class RunError(Exception):
-    """A run that cannot go ahead as asked (a bad resume, a clash); a usage error."""
 
 
 def default_jobs() -> int:

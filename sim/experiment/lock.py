@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from types import TracebackType
 
-from sim.experiment.executors import RunError
+from sim.experiment.errors import RunError
 from sim.experiment.provenance import now_iso
 
 LOCK = ".lock"

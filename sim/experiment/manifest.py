@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from sim.config.limits import MAX_REPLICATIONS, MAX_SEED, MAX_SWEEP_POINTS
-from sim.experiment.executors import RunError
+from sim.experiment.errors import RunError
 from sim.experiment.provenance import code_identity, now_iso, source_hash, versions
 
 MANIFEST = "manifest.json"

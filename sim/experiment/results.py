@@ -6,7 +6,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sim.experiment.executors import RunError
+from sim.experiment.errors import RunError
 from sim.experiment.manifest import read_manifest
 from sim.experiment.store import RunStore
 

@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING, Any
 from sim.config.limits import MAX_JOBS, MAX_REPLICATIONS, MAX_SEED
 from sim.config.load import config_hash, load_scenario
 from sim.config.schema import Scenario
-from sim.experiment.executors import RunError, default_jobs, run_tasks, warm_up
+from sim.experiment.errors import RunError
+from sim.experiment.executors import default_jobs, run_tasks, warm_up
 from sim.experiment.manifest import (
     MANIFEST,
     check_resumable,

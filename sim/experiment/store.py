@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sim.experiment.executors import RunError
+from sim.experiment.errors import RunError
 from sim.experiment.journal import (
     JOURNAL,
     PART,

@@ -22,7 +22,7 @@ import simpy
 
 from sim.config.schema import Scenario
 from sim.model.durations import sampler
-from sim.model.modulation import Modulation
+from sim.model.modulation import RateModulation
 from sim.model.posture import Posture
 from sim.model.signals import Signals
 from sim.streams import BufferedDraws
@@ -78,7 +78,7 @@ class BorderResponse:
         env: simpy.Environment,
         scenario: Scenario,
         posture: Posture,
-        modulation: Modulation,
+        modulation: RateModulation,
         signals: Signals,
         draws_for,
         before_change=None,

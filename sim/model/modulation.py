@@ -30,7 +30,7 @@ from sim.model.posture import Posture
 from sim.model.signals import StepFunction
 
 
-class Modulation:
+class RateModulation:
     """Evaluates M_s(t) for each sector against the live posture."""
 
     def __init__(self, scenario: Scenario, posture: Posture) -> None:

@@ -23,7 +23,6 @@ class Posture:
             [site.personnel.get(role, 0) for role in self.roles] for site in forces.sites
         ]
         self.in_transit = [0] * len(self.roles)
-        self.total = sum(map(sum, self.counts))
         self.in_iraq = self._country_total("iraq")
         self.in_syria = self._country_total("syria")
 

@@ -14,7 +14,7 @@ time) and still be exact:
 
 Each process draws from its own named stream, so changing one process never moves another's
 incidents unless they are coupled through the forces. The bound depends only on the
-process's own definition and the presence effects (``Modulation.upper_bound``), so scenarios
+process's own definition and the presence effects (``RateModulation.upper_bound``), so scenarios
 that differ in fortification, capacity or coordination thin the same candidates.
 """
 
@@ -31,7 +31,7 @@ import simpy
 
 from sim.clock import to_day
 from sim.config.schema import NHPP, Hawkes, Poisson, Scenario
-from sim.model.modulation import Modulation
+from sim.model.modulation import RateModulation
 from sim.model.signals import StepFunction
 from sim.streams import BufferedDraws
 
@@ -58,7 +58,7 @@ class IncidentProcess(ABC):
         env: simpy.Environment,
         spec: Poisson | NHPP | Hawkes,
         sector: int,
-        modulation: Modulation,
+        modulation: RateModulation,
         draws: BufferedDraws,
         horizon: float,
         emit: Emit,
@@ -277,7 +277,7 @@ class HawkesProcess(IncidentProcess):
 def build_processes(
     env: simpy.Environment,
     scenario: Scenario,
-    modulation: Modulation,
+    modulation: RateModulation,
     draws_for: Callable[[str], BufferedDraws],
     emit: Emit,
 ) -> list[IncidentProcess]:

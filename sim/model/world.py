@@ -19,7 +19,7 @@ from sim.model.border import BorderResponse
 from sim.model.drawdown import Drawdown
 from sim.model.durations import DurationSampler
 from sim.model.lift import LiftAssetProcess, Movement, Order, OrderBook
-from sim.model.modulation import Modulation
+from sim.model.modulation import RateModulation
 from sim.model.posture import Posture
 from sim.model.processes import build_processes
 from sim.model.signals import Signals
@@ -65,7 +65,7 @@ class World:
                 dropped=self.drawdown.on_settled,
                 site_index=self.posture.site_index,
             )
-        self.modulation = Modulation(scenario, self.posture)
+        self.modulation = RateModulation(scenario, self.posture)
         self.border = BorderResponse(
             env,
             scenario,

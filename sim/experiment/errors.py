@@ -1,0 +1,10 @@
+"""What can stop an experiment, by who must act: the user (``RunError``, exit code 2) or the
+machine (``ExecutorError``, exit code 1). Damaged results are ``journal.DamagedRun``."""
+
+
+class RunError(Exception):
+    """A run that cannot go ahead as asked (a bad resume, a clash, a foreign folder)."""
+
+
+class ExecutorError(RuntimeError):
+    """An executor that cannot start (a missing extra, an unreachable scheduler)."""
