@@ -34,7 +34,7 @@ from sim.analysis import figures
 t1 = clock()
 run = figures._Drawn(sys.argv[1])
 for table in figures.COLUMNS:
-    run.arrow(table)
+    run.drawn(table)
 t2 = clock()
 drawn = [figures.personnel_figure(run), figures.incidents_figure(run)]
 t3 = clock()

@@ -288,9 +288,9 @@ def run(
         progress=False if quiet else None,
         plots=not no_plots,
     )
-    from sim.experiment.results import load_results
+    from sim.experiment.manifest import read_manifest
 
-    m = load_results(run_dir).manifest
+    m = read_manifest(run_dir, "run")
     last = m["sessions"][-1]
     for line in last["repaired"]:  # always said: results were damaged
         click.echo(f"repaired: {line}", err=True)

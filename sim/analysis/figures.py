@@ -25,7 +25,6 @@ import matplotlib.dates as mdates
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
@@ -128,21 +127,19 @@ class _Drawn(RunResults):
 
     def __init__(self, run_dir: str | Path) -> None:
         super().__init__(run_dir)  # the manifest and its config, checked
-        self._arrow: dict[str, pa.Table] = {}
+        self._drawn: dict[str, pa.Table] = {}
 
-    def arrow(self, name: str) -> pa.Table:
-        if name not in self._arrow:
-            parts = self._store.table_parts(name)  # the committed parts, checked
-            # part by part: ParquetDataset would import pyarrow.dataset (0.3-0.9 s cold)
-            tables = [pq.ParquetFile(part).read(columns=COLUMNS[name]) for part in parts]
-            self._arrow[name] = pa.concat_tables(tables)
-        return self._arrow[name]
+    def drawn(self, name: str) -> pa.Table:
+        """The ``COLUMNS`` of table ``name``, read once."""
+        if name not in self._drawn:
+            self._drawn[name] = self.arrow(name, COLUMNS[name])
+        return self._drawn[name]
 
 
 def _column(run: RunResults, table: str, name: str) -> pa.Array:
     """Column ``name`` of ``run``'s ``table`` as one pyarrow array."""
     if isinstance(run, _Drawn) and name in COLUMNS.get(table, ()):
-        column = run.arrow(table).column(name)
+        column = run.drawn(table).column(name)
     else:
         column = pa.array(run.table(table)[name])
     return column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column

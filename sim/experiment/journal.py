@@ -62,6 +62,11 @@ class Part:
     def path(self, root: Path) -> Path:
         return root / f"{self.table}.parquet" / self.name
 
+    @property
+    def label(self) -> str:
+        """How problems name the part: ``<table>.parquet/<part>``."""
+        return f"{self.table}.parquet/{self.name}"
+
     def problem(self, root: Path) -> str | None:
         """What is wrong with this part on disk, or None when it is intact. Never follows a
         link and reads nothing but a regular file (a link to /dev/zero must not hang us)."""

@@ -10,7 +10,9 @@ line that says what the folder is and what to do.
 from __future__ import annotations
 
 import json
+import os
 import re
+import socket
 from pathlib import Path
 from typing import Any, Literal
 
@@ -154,6 +156,18 @@ def _changed_versions(recorded: dict) -> str:
         for name in sorted(installed)
         if name in recorded and recorded[name] != installed[name]
     )
+
+
+def new_session(executor: str, jobs: int, scheduler: str | None) -> dict[str, Any]:
+    """What a start or resume records about where and with which code it runs."""
+    return {
+        "executor": executor,
+        "jobs": jobs,
+        "scheduler": scheduler,
+        **code_identity(),
+        "host": socket.gethostname(),
+        "pid": os.getpid(),
+    }
 
 
 def open_session(manifest: dict, session: dict, *, fresh: bool, repaired: list[str]) -> None:

@@ -12,6 +12,7 @@ from sim.experiment.store import RunStore
 
 if TYPE_CHECKING:
     import pandas as pd
+    import pyarrow as pa
 
     from sim.config.schema import Scenario
 
@@ -58,6 +59,10 @@ class RunResults:
     @property
     def tables(self) -> list[str]:
         return self._store.table_names()
+
+    def arrow(self, name: str, columns: list[str] | None = None) -> pa.Table:
+        """Table ``name`` (``columns`` only, if given) as read, in pyarrow: no pandas."""
+        return self._store.read_arrow(name, columns)
 
     def table(self, name: str) -> pd.DataFrame:
         if name not in self._tables:

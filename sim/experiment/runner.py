@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import os
-import socket
 import sys
 import time
 import uuid
@@ -30,10 +28,10 @@ from sim.experiment.manifest import (
     check_resumable,
     close_session,
     new_manifest,
+    new_session,
     open_session,
     read_manifest,
 )
-from sim.experiment.provenance import code_identity
 from sim.experiment.store import COMMIT_TABLE, RunStore
 
 if TYPE_CHECKING:
@@ -135,14 +133,7 @@ def run_experiment(
             raise RunError(
                 f"--target-ci names unknown KPI(s): {', '.join(unknown)} (KPIs: {names})"
             )
-    session = {
-        "executor": executor,
-        "jobs": jobs,
-        "scheduler": scheduler,
-        **code_identity(),
-        "host": socket.gethostname(),
-        "pid": os.getpid(),
-    }
+    session = new_session(executor, jobs, scheduler)
     options = {
         "target_ci": target_ci,
         "max_replications": max_replications,
@@ -157,9 +148,7 @@ def run_experiment(
             manifest = _resumable(store, digest, replications, seed, allow_code_change)
             return _run(store, scenario, manifest, session, fresh=False, **options)
     n = replications or scenario.run.replications
-    if out is not None and not str(out).strip():
-        raise RunError("--out is empty; give a folder, or leave it out for a new one")
-    run_dir = Path(out) if out else _new_run_dir(results_root, scenario, digest, seed)
+    run_dir = chosen_folder(out) or _new_run_dir(results_root, scenario, digest, seed)
     store = RunStore(run_dir)
     store.create()
     manifest = new_manifest(
@@ -281,9 +270,16 @@ def _new_run_dir(results_root, scenario: Scenario, digest: str, seed: int | None
     return Path(results_root) / scenario.metadata.name / run_folder_name(digest, root_seed)
 
 
+def chosen_folder(out: str | Path | None) -> Path | None:
+    """The folder the user named with ``out``, or None for one of the tool's choosing."""
+    if out is not None and not str(out).strip():
+        raise RunError("--out is empty; give a folder, or leave it out for a new one")
+    return Path(out) if out else None
+
+
 def _resume_dir(scenario: Scenario, digest: str, out, results_root) -> Path:
-    if out:
-        return Path(out)
+    if folder := chosen_folder(out):
+        return folder
     root = Path(results_root) / scenario.metadata.name
     run_dir = latest_run_dir(root, digest)
     if run_dir is None:

@@ -101,6 +101,14 @@ def parquet_bytes(table: pa.Table) -> memoryview:
     return memoryview(sink.getvalue())  # no copy: written and hashed from Arrow's buffer
 
 
+def check_own_folder(folder: Path) -> None:
+    """Refuse a folder the store would write or clean that is a link, a link's child, or
+    not a folder: it could lead outside the run folder, or belong to someone else."""
+    linked = folder.is_symlink() or folder.parent.is_symlink()
+    if linked or (folder.exists() and not folder.is_dir()):
+        raise RunError(f"{folder} is not a folder of this run's own; not touching it")
+
+
 def part_name(first: int, last: int) -> str:
     return f"part-{first:06d}-{last:06d}.parquet"
 
@@ -170,9 +178,6 @@ class RunStore:
                     path.rmdir()
         with contextlib.suppress(OSError):  # anything else there is not ours to delete
             self.run_dir.rmdir()
-
-    def read_manifest(self) -> dict[str, Any]:
-        return json.loads(self.manifest_path.read_text())
 
     def write_manifest(self, manifest: dict[str, Any]) -> None:
         atomic_write_json(self.manifest_path, manifest)
@@ -252,8 +257,7 @@ class RunStore:
         """What is wrong with the committed parts, one line each (empty when intact)."""
         commits = self.commits()
         return [why for _, why in conflicts(commits)] + [
-            f"{part.table}.parquet/{part.name}: {problem}"
-            for _, part, problem in damaged(self.run_dir, commits)
+            f"{part.label}: {problem}" for _, part, problem in damaged(self.run_dir, commits)
         ]
 
     def recover(self, tables: Iterable[str]) -> list[str]:
@@ -264,13 +268,12 @@ class RunStore:
         commits = self.commits()
         bad = {id(commit): why for commit, why in conflicts(commits)}
         for commit, part, problem in damaged(self.run_dir, commits):
-            bad.setdefault(id(commit), f"{part.table}.parquet/{part.name}: {problem}")
+            bad.setdefault(id(commit), f"{part.label}: {problem}")
         kept = [c for c in commits if id(c) not in bad]
         names = {(p.table, p.name) for c in kept for p in c.parts}
         for table in tables:
             folder = self.run_dir / f"{table}.parquet"
-            if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
-                raise RunError(f"{folder} is not a folder of this run's own; not touching it")
+            check_own_folder(folder)
             if folder.is_dir():
                 self._discard_in(folder, keep={n for t, n in names if t == table})
         rewrite_journal(self.run_dir, kept)  # also drops a torn last line
@@ -299,9 +302,7 @@ class RunStore:
         if not parts:
             raise KeyError(f"{self.run_dir} has no table '{name}' (has: {self.table_names()})")
         problems = [why for _, why in conflicts(commits)]
-        problems += [
-            f"{p.table}.parquet/{p.name}: {why}" for p in parts if (why := p.problem(self.run_dir))
-        ]
+        problems += [f"{p.label}: {why}" for p in parts if (why := p.problem(self.run_dir))]
         if problems:
             raise DamagedRun(
                 f"{self.run_dir} is damaged ({len(problems)} problem(s), first: {problems[0]}); "
@@ -309,15 +310,19 @@ class RunStore:
             )
         return [p.path(self.run_dir) for p in sorted(parts, key=lambda p: p.name)]
 
-    def read_table(self, name: str) -> pd.DataFrame:
+    def read_arrow(self, name: str, columns: list[str] | None = None) -> pa.Table:
+        """The committed parts of table ``name`` (``columns`` only, if given), checked."""
         import pyarrow as pa
         import pyarrow.parquet as pq
 
+        # part by part: pyarrow's dataset layer costs up to a second to import, cold
+        parts = [pq.ParquetFile(path).read(columns=columns) for path in self.table_parts(name)]
+        return pa.concat_tables(parts)
+
+    def read_table(self, name: str) -> pd.DataFrame:
         from sim.tables import DATE, TABLES
 
-        # part by part: pyarrow's dataset layer costs up to a second to import, cold
-        parts = [pq.ParquetFile(path).read() for path in self.table_parts(name)]
-        frame = pa.concat_tables(parts).to_pandas()
+        frame = self.read_arrow(name).to_pandas()
         # Parquet keeps timestamps in milliseconds at the coarsest; the tables use seconds
         for column, dtype in TABLES.get(name, {}).items():
             if dtype == DATE and column in frame:

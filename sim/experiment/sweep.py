@@ -44,18 +44,19 @@ from sim.experiment.manifest import (
     check_resumable,
     close_session,
     new_manifest,
+    new_session,
     open_session,
     read_manifest,
 )
-from sim.experiment.provenance import code_identity
 from sim.experiment.runner import (
     RunError,
+    chosen_folder,
     chunk_size,
     chunks,
     latest_run_dir,
     run_folder_name,
 )
-from sim.experiment.store import RunStore, atomic_write_bytes
+from sim.experiment.store import RunStore, atomic_write_bytes, check_own_folder
 from sim.experiment.tasks import run_point_chunk
 
 POINTS = "points.parquet"
@@ -187,51 +188,43 @@ def run_sweep(
     """
     warm_up(executor, jobs or default_jobs(), scheduler)
     plan = plan_sweep(path)
-    sweep, base_path, base, points, scenarios = (
-        plan.sweep,
-        plan.base_path,
-        plan.base,
-        plan.points,
-        plan.scenarios,
-    )
+    sweep = plan.sweep
     jobs = jobs or default_jobs()
-    digest = _sweep_hash(sweep, base)
+    digest = _sweep_hash(sweep, plan.base)
     root = Path(results_root) / "sweeps" / sweep.name
-    if out is not None and not str(out).strip():
-        raise RunError("--out is empty; give a folder, or leave it out for a new one")
-    session = {"executor": executor, "jobs": jobs, "scheduler": scheduler, **code_identity()}
+    session = new_session(executor, jobs, scheduler)
     if resume:
-        sweep_dir = Path(out) if out else latest_run_dir(root, digest)
+        sweep_dir = chosen_folder(out) or latest_run_dir(root, digest)
         if sweep_dir is None:
             raise RunError(f"nothing to resume: no sweep '{sweep.name}' under {root}")
         read_manifest(sweep_dir, "sweep")  # a clear error before touching anything else
         store = RunStore(sweep_dir)
         with store.lock():
             manifest = _resumable(store, digest, replications, allow_code_change)
-            return _run(store, scenarios, manifest, session, scheduler, progress, fresh=False)
-    sweep_dir = Path(out) if out else root / run_folder_name(digest, sweep.seed)
+            return _run(store, plan.scenarios, manifest, session, progress, fresh=False)
+    sweep_dir = chosen_folder(out) or root / run_folder_name(digest, sweep.seed)
     store = RunStore(sweep_dir)
     store.create()
     manifest = new_manifest(
         kind="sweep",
         sweep=sweep.model_dump(mode="json"),
         sweep_hash=digest,
-        base_scenario=str(base_path),
-        base_config_hash=config_hash(base),
+        base_scenario=str(plan.base_path),
+        base_config_hash=config_hash(plan.base),
         root_seed=sweep.seed,
         replications=replications or sweep.replications,
-        points=len(points),
+        points=len(plan.points),
         tables=list(SWEEP_TABLES),
     )
     with store.lock():
         try:
             buffer = io.BytesIO()
-            points.to_parquet(buffer, index=False)
+            plan.points.to_parquet(buffer, index=False)
             atomic_write_bytes(sweep_dir / POINTS, buffer.getvalue())
-            return _run(store, scenarios, manifest, session, scheduler, progress, fresh=True)
+            return _run(store, plan.scenarios, manifest, session, progress, fresh=True)
         except Exception:
-            if not any(RunStore(point_dir(sweep_dir, p)).completed() for p in scenarios):
-                _remove_sweep(store, scenarios)
+            if not any(RunStore(point_dir(sweep_dir, p)).completed() for p in plan.scenarios):
+                _remove_sweep(store, plan.scenarios)
             raise
 
 
@@ -246,7 +239,7 @@ def _resumable(store: RunStore, digest: str, replications: int | None, allow_cod
     return manifest
 
 
-def _run(store, scenarios, manifest, session, scheduler, progress, *, fresh: bool) -> Path:
+def _run(store, scenarios, manifest, session, progress, *, fresh: bool) -> Path:
     """Run what every point still lacks, recording this session (lock held)."""
     stores = {point: RunStore(point_dir(store.run_dir, point)) for point in scenarios}
     repaired: list[str] = []
@@ -255,11 +248,8 @@ def _run(store, scenarios, manifest, session, scheduler, progress, *, fresh: boo
     began = time.perf_counter()
     with store.recording_status(manifest):
         for point, point_store in stores.items():
-            folder = point_store.run_dir
-            links = folder.is_symlink() or folder.parent.is_symlink()
-            if links or (folder.exists() and not folder.is_dir()):
-                raise RunError(f"{folder} is not a folder of this sweep's own; not touching it")
-            folder.mkdir(parents=True, exist_ok=True)
+            check_own_folder(point_store.run_dir)
+            point_store.run_dir.mkdir(parents=True, exist_ok=True)
             if not fresh:
                 repaired += [f"point {point}: {x}" for x in point_store.recover(SWEEP_TABLES)]
         _execute(
