@@ -18,7 +18,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -27,32 +26,17 @@ from pathlib import Path
 
 import pytest
 from bounded import ROOT, run_cli
+from runs import run_command
 
 pytest.importorskip("distributed")
 psutil = pytest.importorskip("psutil")  # a dependency of distributed
 
-BASELINE = ROOT / "scenarios" / "baseline.yaml"
-SHORT = "clock.end_date=2026-12-31"
 BOUND = 30.0  # seconds: the default connection limit (10 s) plus the CLI's start, with room
 
 
 def _run_args(scheduler: str, out: Path) -> list[str]:
-    return [
-        "run",
-        str(BASELINE),
-        "--executor",
-        "dask",
-        "--scheduler",
-        scheduler,
-        "-n",
-        "2",
-        "--out",
-        str(out),
-        "-q",
-        "--no-plots",
-        "--set",
-        SHORT,
-    ]
+    """``run`` on a Dask scheduler by address, without ``python -m sim`` (run_cli adds it)."""
+    return run_command("--executor", "dask", "--scheduler", scheduler, out=out, n=2)[3:]
 
 
 @contextmanager
@@ -241,27 +225,8 @@ def _mentioning(folder: Path) -> list:
 
 def test_ctrl_c_during_a_local_dask_run_prints_one_line_and_leaves_no_process(tmp_path):
     out = tmp_path / "run"
-    command = [
-        sys.executable,
-        "-m",
-        "sim",
-        "run",
-        str(BASELINE),
-        "-n",
-        "2000",  # far more than the seconds before the signal can finish
-        "--seed",
-        "3",
-        "--executor",
-        "dask",
-        "--jobs",
-        "2",
-        "--out",
-        str(out),
-        "-q",
-        "--no-plots",
-        "--set",
-        SHORT,
-    ]
+    # far more replications than the seconds before the signal can finish
+    command = run_command("--seed", 3, "--executor", "dask", "--jobs", 2, out=out, n=2000)
     proc = subprocess.Popen(
         command,
         cwd=ROOT,

@@ -5,42 +5,20 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
+from runs import BASELINE, SHORT, run_command
 
 import sim
 from sim.experiment.runner import RunError
 
-ROOT = Path(__file__).resolve().parents[1]
-BASELINE = ROOT / "scenarios" / "baseline.yaml"
-SHORT = "clock.end_date=2026-12-31"
-
 
 def _command(out: Path, *extra: str, executor: tuple[str, ...] = ("--executor", "serial")):
-    return [
-        sys.executable,
-        "-m",
-        "sim",
-        "run",
-        str(BASELINE),
-        "-n",
-        "24",
-        "--seed",
-        "5",
-        *executor,
-        "--out",
-        str(out),
-        "-q",
-        "--no-plots",
-        "--set",
-        SHORT,
-        *extra,
-    ]
+    return run_command("--seed", 5, *executor, *extra, out=out)
 
 
 def _committed(out: Path) -> int:
