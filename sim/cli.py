@@ -498,7 +498,7 @@ def validate(files, overrides) -> None:
                 if overrides:
                     message = "--set applies to scenario files, not to a sweep file"
                     raise ScenarioError([Problem(Position(path), (), message)])
-                from sim.experiment.sweep import plan_sweep
+                from sim.experiment.sweep_plan import plan_sweep
 
                 plan = plan_sweep(path)
                 click.echo(

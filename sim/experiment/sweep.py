@@ -19,26 +19,14 @@ only what is missing, point by point.
 from __future__ import annotations
 
 import contextlib
-import copy
-import hashlib
 import io
-import json
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
-from pydantic import ValidationError
 
-from sim.config.errors import Omitted, Position, Problem, ScenarioError
-from sim.config.load import apply_override, config_hash, load_raw, load_scenario, validate_data
-from sim.config.pydantic_errors import problems_from_validation
-from sim.config.schema import Scenario
-from sim.config.schema.sweep import Sweep, SweepFile
-from sim.config.yaml_source import read_yaml
-from sim.experiment.designs import design_points
+from sim.config.load import config_hash
 from sim.experiment.executors import default_jobs, run_tasks, warm_up
 from sim.experiment.manifest import (
     check_resumable,
@@ -57,115 +45,13 @@ from sim.experiment.runner import (
     run_folder_name,
 )
 from sim.experiment.store import RunStore, atomic_write_bytes, check_own_folder
+from sim.experiment.sweep_plan import plan_sweep, sweep_hash
 from sim.experiment.tasks import run_point_chunk
 
 POINTS = "points.parquet"
 SWEEP_TABLES = ("kpis", "posture", "daily")
 """Tables kept per point: enough for KPI and time-series sensitivity, small enough for many
 points (a sweep is for comparing points; run the scenario itself for the full tables)."""
-
-
-def load_sweep(path: str | Path) -> Sweep:
-    """Read and validate a sweep file; problems name the file, line and key."""
-    path = Path(path)
-    if not path.is_file():
-        what = "a folder, not a sweep file" if path.is_dir() else "file not found"
-        raise ScenarioError([Problem(Position(str(path)), (), what)])
-    data, positions = read_yaml(path, str(path))
-    try:
-        return SweepFile.model_validate(data).sweep
-    except ValidationError as exc:
-        raise ScenarioError(
-            problems_from_validation(exc, data, positions, Position(str(path)), SweepFile)
-        ) from None
-
-
-def _override(path: str, value: Any) -> str:
-    return f"{path}={json.dumps(value) if not isinstance(value, str) else value}"
-
-
-def point_scenarios(sweep: Sweep, base: Path, points: pd.DataFrame) -> dict[int, Scenario]:
-    """The validated scenario of every point. Problems are reported together, each once
-    with the design points it affects (a typo in a path is one problem, not one a point)."""
-    raw, raw_positions = load_raw(base)  # read the files once, not once per point
-    scenarios: dict[int, Scenario] = {}
-    affected: dict[Problem, list[int]] = {}
-    names = [p.path for p in sweep.parameters]
-    for row in points.itertuples(index=False):
-        values = dict(zip(["point", *names], row, strict=True))
-        overrides = [_override(name, _plain(values[name])) for name in names]
-        data, positions = copy.deepcopy(raw), dict(raw_positions)
-        try:
-            for expression in overrides:
-                apply_override(data, expression, positions)
-            scenarios[values["point"]] = validate_data(data, positions, Position(str(base)))
-        except ScenarioError as exc:
-            for problem in exc.problems:
-                if not isinstance(problem, Omitted):
-                    affected.setdefault(_pointless(problem), []).append(values["point"])
-    if affected:
-        raise ScenarioError(
-            [
-                Problem(p.position, p.path, f"{p.message} ({_points(found, len(points))})")
-                for p, found in affected.items()
-            ]
-        )
-    return scenarios
-
-
-def _pointless(problem: Problem) -> Problem:
-    """The problem without its point's value (``--set a.b=…``), so points group together."""
-    source = problem.position.source
-    if source.startswith("--set ") and "=" in source:
-        where = Position(source.split("=", 1)[0] + "=…")
-        return Problem(where, problem.path, problem.message)
-    return problem
-
-
-def _points(found: list[int], total: int) -> str:
-    if len(found) == total:
-        return f"every design point ({total})"
-    shown = ", ".join(map(str, found[:5])) + (", …" if len(found) > 5 else "")
-    return f"design point{'s' if len(found) > 1 else ''} {shown}"
-
-
-def _plain(value: Any) -> Any:
-    return value.item() if hasattr(value, "item") else value
-
-
-def _sweep_hash(sweep: Sweep, base: Scenario) -> str:
-    payload = {
-        "sweep": sweep.model_dump(mode="json", exclude={"replications"}),
-        "base": config_hash(base),
-    }
-    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
-
-
-@dataclass(frozen=True)
-class SweepPlan:
-    """A sweep file checked end to end: its base scenario and every point's scenario."""
-
-    sweep: Sweep
-    base_path: Path
-    base: Scenario
-    points: pd.DataFrame
-    scenarios: dict[int, Scenario]
-
-
-def plan_sweep(path: str | Path) -> SweepPlan:
-    """Read a sweep file, find and validate its base scenario and every design point, as
-    ``run_sweep`` does before running and ``withdrawal-sim validate`` without running."""
-    sweep = load_sweep(path)
-    at, key = Position(str(path)), ("sweep", "scenario")
-    try:
-        base_path = (Path(path).parent / sweep.scenario).resolve()
-    except (OSError, RuntimeError) as exc:  # a symlink loop
-        raise ScenarioError([Problem(at, key, f"cannot resolve: {exc}")]) from None
-    if not base_path.is_file():
-        raise ScenarioError([Problem(at, key, f"base scenario not found: {base_path}")])
-    base = load_scenario(base_path)
-    points = design_points(sweep)
-    return SweepPlan(sweep, base_path, base, points, point_scenarios(sweep, base_path, points))
 
 
 def run_sweep(
@@ -190,7 +76,7 @@ def run_sweep(
     plan = plan_sweep(path)
     sweep = plan.sweep
     jobs = jobs or default_jobs()
-    digest = _sweep_hash(sweep, plan.base)
+    digest = sweep_hash(sweep, plan.base)
     root = Path(results_root) / "sweeps" / sweep.name
     session = new_session(executor, jobs, scheduler)
     if resume:
