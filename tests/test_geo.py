@@ -17,7 +17,7 @@ DEGREE_KM = EARTH_RADIUS_KM * math.pi / 180  # one degree of a great circle: 111
 def test_a_degree_of_latitude_and_of_the_equator():
     assert distance_km(33.0, 40.0, 34.0, 40.0) == pytest.approx(DEGREE_KM, rel=1e-12)
     assert distance_km(0.0, 10.0, 0.0, 11.0) == pytest.approx(DEGREE_KM, rel=1e-12)
-    assert DEGREE_KM == pytest.approx(111.195, abs=1e-3)
+    assert pytest.approx(111.195, abs=1e-3) == DEGREE_KM
 
 
 def test_distance_to_an_equatorial_segment_by_hand():
@@ -55,7 +55,7 @@ def test_nearest_point_is_no_farther_than_any_point_of_the_line(points, place):
     line = Polyline.of(points)
     nearest = line.distance_km(*place)
     sampled_lat, sampled_lon = line.at(np.linspace(0.0, line.length_km, 2001))
-    sampled = min(distance_km(*place, a, b) for a, b in zip(sampled_lat, sampled_lon))
+    sampled = min(distance_km(*place, a, b) for a, b in zip(sampled_lat, sampled_lon, strict=True))
     assert 0.0 <= nearest <= sampled + 1e-6
     spacing = line.length_km / 2000
     assert sampled - nearest <= spacing / 2 + 1e-6  # the exact minimum is between samples
