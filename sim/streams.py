@@ -22,11 +22,6 @@ def name_key(name: str) -> tuple[int, ...]:
     return tuple(int.from_bytes(digest[i : i + 4], "little") for i in range(0, 16, 4))
 
 
-def replication_seed(root_seed: int, replication: int) -> np.random.SeedSequence:
-    """The seed sequence of one replication: the ``replication``-th child of the root."""
-    return np.random.SeedSequence(root_seed, spawn_key=(replication,))
-
-
 class Streams:
     """Hands out one generator per stream name for one replication."""
 
@@ -42,6 +37,11 @@ class Streams:
             )
             self._made[name] = np.random.Generator(np.random.PCG64(seq))
         return self._made[name]
+
+    def buffered(self, name: str) -> BufferedDraws:
+        """Buffered uniform draws of stream ``name``. Each part asks once per name: two
+        buffers over one stream would split its values between them."""
+        return BufferedDraws(self(name))
 
 
 class BufferedDraws:

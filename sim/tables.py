@@ -1,9 +1,13 @@
-"""The tables one replication produces, with their documented columns.
+"""The tables one replication produces: their schema, and their conversion to Arrow.
 
 Every table is tidy and labelled: a ``replication`` column, simulation ``day`` (days since
 the scenario's start date) and the calendar ``date`` beside it, and names rather than codes.
-``TABLES`` below is the reference for column names and dtypes (docs and tests read it).
+``SCHEMA`` below is the reference for every column: its dtype, unit and meaning (docs and
+tests read it); ``TABLES`` and ``KPI_COLUMNS`` give the dtypes alone.
 
+The parts of the model record their own tables (``record`` in ``sim.model``: the border the
+incidents, the drawdown its phases and policy events, the lift its movements, the recorders
+the forces and the time series); ``sim.model.results`` checks them against this schema.
 A replication's tables are first built as numpy columns, names as ``Labels`` (integer codes
 into a list of names), which cost little to build, to send from a worker and to join.
 ``to_arrow`` joins the columns of many replications into typed Arrow tables, which the store
@@ -13,21 +17,15 @@ DataFrames for the in-memory API.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.clock import to_dates
-from sim.model.border import OUTCOMES
-
 if TYPE_CHECKING:
     import pandas as pd
     import pyarrow as pa
-
-    from sim.model.world import World
 
 
 @dataclass(frozen=True)
@@ -52,326 +50,166 @@ class Labels:
         return self.codes == self.names.index(name)
 
 
-DATE = "datetime64[s]"
-TABLES: dict[str, dict[str, str]] = {
-    "forces": {
-        "replication": "int64",
-        "site": "str",
-        "role": "str",
-        "start_day": "float64",
-        "end_day": "float64",
-        "start_date": DATE,
-        "end_date": DATE,
-        "personnel": "int64",
-    },
-    "posture": {
-        "replication": "int64",
-        "day": "float64",
-        "date": DATE,
-        "in_iraq": "int64",
-        "in_syria": "int64",
-        "out_of_theatre": "int64",
-        "in_transit": "int64",
-    },
-    "movements": {
-        "replication": "int64",
-        "lift": "int64",
-        "asset": "str",
-        "owner": "str",
-        "purpose": "str",
-        "origin": "str",
-        "destination": "str",
-        "depart_day": "float64",
-        "arrive_day": "float64",
-        "depart_date": DATE,
-        "arrive_date": DATE,
-        "personnel": "int64",
-    },
-    "phases": {
-        "replication": "int64",
-        "phase": "str",
-        "start_day": "float64",
-        "complete_day": "float64",
-    },
-    "policy": {
-        "replication": "int64",
-        "rule": "str",
-        "day": "float64",
-        "date": DATE,
-        "action": "str",
-        "signal_value": "float64",
-    },
-    "incidents": {
-        "replication": "int64",
-        "incident": "int64",
-        "process": "str",
-        "sector": "str",
-        "actor": "str",
-        "type": "str",
-        "day": "float64",
-        "date": DATE,
-        "severity": "float64",
-        "parent": "int64",
-        "cluster": "int64",
-        "detected": "bool",
-        "response_start_day": "float64",
-        "response_end_day": "float64",
-        "wait_days": "float64",
-        "outcome": "str",
-    },
-    "daily": {
-        "replication": "int64",
-        "day": "float64",
-        "date": DATE,
-        "sector": "str",
-        "incidents": "int64",
-        "interdicted": "int64",
-        "missed": "int64",
-        "undetected": "int64",
-        "pending": "int64",
-        "severity": "float64",
-        "backlog": "int64",
-        "utilisation": "float64",
-        "intensity_per_day": "float64",
-    },
-}
-KPI_COLUMNS = {
-    "replication": "int64",
-    "seed": "int64",
-    "below_threshold_day": "float64",
-    "final_in_iraq": "int64",
-    "repositioning_triggers": "int64",
-    "peak_moved_per_day": "int64",
-    "incidents": "int64",
-    "interdicted": "int64",
-    "missed": "int64",
-    "undetected": "int64",
-    "interdiction_rate": "float64",
-    "triggered_fraction": "float64",
-    "severity_total": "float64",
-    "severity_unstopped": "float64",
-    "mean_wait_days": "float64",
-    "max_backlog": "int64",
-}
-"""KPI columns present in every run; ``complete_day_<phase>`` columns follow, one per phase."""
-
-
 Columns = dict[str, np.ndarray | Labels]
+"""One table of one replication: column name -> values (names as ``Labels``)."""
+
+DATE = "datetime64[s]"
 
 
-def _col(values, dtype=None) -> np.ndarray:
-    return np.asarray(values, dtype=dtype)
+@dataclass(frozen=True)
+class Column:
+    """One documented column: its dtype (``str`` for names), unit and meaning."""
+
+    dtype: str
+    unit: str
+    description: str
 
 
-def _spells(change_days: np.ndarray, states: np.ndarray, horizon: float):
-    """Maximal intervals ``[start, end)`` over which each column of ``states`` is constant.
-
-    ``states[k]`` holds from ``change_days[k]`` (the first from day 0) until the next change;
-    of several changes at one instant only the last state held for any time. The first state
-    is always kept: it holds at day 0 before any event, so changes at day 0 leave a spell
-    ``[0, 0)`` for it (``forces_at`` reads it at day 0, as ``posture`` records it).
-    """
-    days = np.maximum(change_days, 0.0)
-    held = np.append(days[1:] != days[:-1], True)
-    held[0] = True
-    days, states = days[held], states[held]
-    changed = np.ones(states.shape, dtype=bool)
-    changed[1:] = states[1:] != states[:-1]
-    column, k = np.nonzero(changed.T)  # spells of column 0 first, each in time order
-    start = days[k]
-    same_column_next = np.append(column[1:] == column[:-1], False)
-    end = np.where(same_column_next, np.append(start[1:], horizon), horizon)
-    return column, start, end, states[k, column]
+def _c(dtype: str, unit: str, description: str) -> Column:
+    return Column(dtype, unit, description)
 
 
-def _forces(w: World, rep: int, dates: np.ndarray) -> dict[str, Columns]:
-    p = w.posture
-    states = w.recorder.states()  # (change, site + transit, role)
-    n_r = states.shape[2]
-    start_date = w.scenario.clock.start_date
-    column, start, end, personnel = _spells(
-        np.array(w.recorder.change_days), states.reshape(len(states), -1), w.scenario.horizon_days
-    )
-    forces = {
-        "replication": np.full(len(column), rep),
-        "site": Labels(column // n_r, (*p.sites, "in_transit")),
-        "role": Labels(column % n_r, tuple(p.roles)),
-        "start_day": start,
-        "end_day": end,
-        "start_date": to_dates(start, start_date),
-        "end_date": to_dates(end, start_date),
-        "personnel": personnel,
-    }
-    by_country = w.recorder.by_country
-    posture = {
-        "replication": np.full(len(w.times), rep),
-        "day": w.times,
-        "date": dates,
-        "in_iraq": by_country["iraq"],
-        "in_syria": by_country["syria"],
-        "out_of_theatre": by_country["out_of_theatre"],
-        "in_transit": by_country["in_transit"],
-    }
-    return {"forces": forces, "posture": posture}
+REPLICATION = _c("int64", "index", "0-based replication index")
+DAY = _c("float64", "days", "simulation day: days since the scenario's start date")
+DATE_OF_DAY = _c(DATE, "date", "calendar date of `day`")
+PERSONNEL = "personnel"
 
 
-def _movements(w: World, rep: int) -> Columns:
-    start = w.scenario.clock.start_date
-    moves = w.movements
-    depart = _col([m.depart_day for m in moves], float)
-    arrive = _col([m.arrive_day for m in moves], float)
-    return {
-        "replication": np.full(len(moves), rep),
-        "lift": _col([m.lift for m in moves], np.int64),
-        "asset": Labels.of([m.asset for m in moves]),
-        "owner": Labels.of([m.owner for m in moves]),
-        "purpose": Labels.of([m.purpose for m in moves]),
-        "origin": Labels.of([m.origin for m in moves]),
-        "destination": Labels.of([m.destination for m in moves]),
-        "depart_day": depart,
-        "arrive_day": arrive,
-        "depart_date": to_dates(depart, start),
-        "arrive_date": to_dates(arrive, start),
-        "personnel": _col([m.personnel for m in moves], np.int64),
-    }
+def _dated(unit: str, what: str) -> tuple[Column, Column]:
+    """A ``*_day`` column and its ``*_date`` twin."""
+    return _c("float64", unit, what), _c(DATE, "date", f"calendar date of {what}")
 
 
-def _phases(w: World, rep: int) -> Columns:
-    phases = list(w.drawdown.phases.values())
-    return {
-        "replication": np.full(len(phases), rep),
-        "phase": Labels.of([p.spec.name for p in phases]),
-        "start_day": _col(
-            [np.nan if p.started_day is None else p.started_day for p in phases], float
+_SPELL_START, _SPELL_START_DATE = _dated("days", "the spell's start")
+_SPELL_END, _SPELL_END_DATE = _dated("days", "the spell's end (the last ends at the horizon)")
+_DEPART, _DEPART_DATE = _dated("days", "the lift's departure")
+_ARRIVE, _ARRIVE_DATE = _dated("days", "the lift's arrival (departure + transit)")
+
+SCHEMA: dict[str, dict[str, Column]] = {
+    "forces": {  # one row per spell: a maximal interval over which a series is constant
+        "replication": REPLICATION,
+        "site": _c("str", "name", "site name, or `in_transit`"),
+        "role": _c("str", "name", "role name"),
+        "start_day": _SPELL_START,
+        "end_day": _SPELL_END,
+        "start_date": _SPELL_START_DATE,
+        "end_date": _SPELL_END_DATE,
+        "personnel": _c("int64", PERSONNEL, "personnel of that role at that site during it"),
+    },
+    "posture": {  # one row per record time: the state before any event at that instant
+        "replication": REPLICATION,
+        "day": DAY,
+        "date": DATE_OF_DAY,
+        "in_iraq": _c("int64", PERSONNEL, "personnel at sites in Iraq"),
+        "in_syria": _c("int64", PERSONNEL, "personnel at sites in Syria"),
+        "out_of_theatre": _c("int64", PERSONNEL, "personnel at sites out of theatre"),
+        "in_transit": _c("int64", PERSONNEL, "personnel on a lift"),
+    },
+    "movements": {  # one row per lift
+        "replication": REPLICATION,
+        "lift": _c("int64", "id", "sequential lift id within the replication (all assets)"),
+        "asset": _c("str", "name", "lift asset name"),
+        "owner": _c("str", "name", "phase or rule that ordered the move"),
+        "purpose": _c("str", "name", "`drawdown` or `return`"),
+        "origin": _c("str", "name", "site the lift left"),
+        "destination": _c("str", "name", "site the lift goes to"),
+        "depart_day": _DEPART,
+        "arrive_day": _ARRIVE,
+        "depart_date": _DEPART_DATE,
+        "arrive_date": _ARRIVE_DATE,
+        "personnel": _c("int64", PERSONNEL, "people carried"),
+    },
+    "phases": {  # one row per phase
+        "replication": REPLICATION,
+        "phase": _c("str", "name", "phase name"),
+        "start_day": _c("float64", "days", "when it started, after any condition (NaN if never)"),
+        "complete_day": _c(
+            "float64", "days", "when all it ordered out had arrived or been dropped (NaN if never)"
         ),
-        "complete_day": _col(
-            [np.nan if p.complete_day is None else p.complete_day for p in phases], float
+    },
+    "policy": {  # one row per rule event
+        "replication": REPLICATION,
+        "rule": _c("str", "name", "repositioning rule"),
+        "day": _c("float64", "days", "when the rule acted"),
+        "date": _c(DATE, "date", "calendar date of `day`"),
+        "action": _c("str", "name", "`hold` or `release`"),
+        "signal_value": _c("float64", "signal", "the signal when the rule acted"),
+    },
+    "incidents": {  # one row per incident
+        "replication": REPLICATION,
+        "incident": _c("int64", "id", "0-based, in order of occurrence across processes"),
+        "process": _c("str", "name", "incident process"),
+        "sector": _c("str", "name", "border sector"),
+        "actor": _c("str", "name", "armed group"),
+        "type": _c("str", "name", "incident type"),
+        "day": _c("float64", "days", "time of the incident"),
+        "date": _c(DATE, "date", "calendar date of `day`"),
+        "severity": _c("float64", "notional", "severity of the incident"),
+        "parent": _c(
+            "int64", "id", "triggering incident, −1 for background (always for Poisson/NHPP)"
         ),
-    }
+        "cluster": _c("int64", "id", "background ancestor (own id for a background incident)"),
+        "detected": _c("bool", "flag", "whether the incident was detected"),
+        "response_start_day": _c(
+            "float64", "days", "when a unit took it (NaN if undetected or still waiting at T)"
+        ),
+        "response_end_day": _c("float64", "days", "when handling ended (NaN unless before T)"),
+        "wait_days": _c("float64", "days", "response_start_day − day (NaN when not started)"),
+        "outcome": _c("str", "name", "`interdicted`, `missed`, `undetected` or `pending`"),
+    },
+    "daily": {  # one row per interval [t_{k−1}, t_k) and sector, labelled day = t_k
+        "replication": REPLICATION,
+        "day": _c("float64", "days", "end t_k of the interval [t_{k−1}, t_k)"),
+        "date": _c(DATE, "date", "calendar date of `day`"),
+        "sector": _c("str", "name", "border sector"),
+        "incidents": _c("int64", "count", "incidents in the interval"),
+        "interdicted": _c("int64", "count", "of those, interdicted (as known at the horizon)"),
+        "missed": _c("int64", "count", "of those, missed (as known at the horizon)"),
+        "undetected": _c("int64", "count", "of those, undetected"),
+        "pending": _c("int64", "count", "of those, still waiting or in handling at the horizon"),
+        "severity": _c("float64", "notional", "total severity of the interval's incidents"),
+        "backlog": _c("int64", "count", "detected incidents waiting for a unit at t_k"),
+        "utilisation": _c("float64", "fraction", "busy unit-days ÷ (units × interval length)"),
+        "intensity_per_day": _c(
+            "float64", "per day", "Σ of the sector's process intensities λ(t_k) at t_k"
+        ),
+    },
+}
+"""Every table but ``kpis``: column -> dtype, unit and meaning (docs/model.md §8)."""
 
+KPI_SCHEMA: dict[str, Column] = {
+    "replication": REPLICATION,
+    "seed": _c("int64", "seed", "root seed of the run"),
+    "below_threshold_day": _c(
+        "float64", "days", "first day in_iraq < in_iraq_threshold_personnel (NaN if never)"
+    ),
+    "final_in_iraq": _c("int64", PERSONNEL, "in-Iraq personnel at T (transit excluded)"),
+    "repositioning_triggers": _c("int64", "count", "number of `hold` events"),
+    "peak_moved_per_day": _c("int64", PERSONNEL, "most personnel departing in one day"),
+    "incidents": _c("int64", "count", "all incidents"),
+    "interdicted": _c("int64", "count", "incidents interdicted by T"),
+    "missed": _c("int64", "count", "incidents missed by T"),
+    "undetected": _c("int64", "count", "incidents never detected"),
+    "interdiction_rate": _c("float64", "fraction", "interdicted ÷ all incidents (NaN if none)"),
+    "triggered_fraction": _c("float64", "fraction", "share of incidents with a parent"),
+    "severity_total": _c("float64", "notional", "total severity"),
+    "severity_unstopped": _c("float64", "notional", "severity of missed + undetected"),
+    "mean_wait_days": _c("float64", "days", "mean wait of incidents whose response started"),
+    "max_backlog": _c("int64", "count", "largest `daily.backlog`"),
+}
+"""KPI columns present in every run; ``complete_day_<phase>`` columns (``PHASE_KPI``) follow,
+one per phase."""
 
-def _policy(w: World, rep: int) -> Columns:
-    events = w.drawdown.policy_events
-    days = _col([e.day for e in events], float)
-    return {
-        "replication": np.full(len(events), rep),
-        "rule": Labels.of([e.rule for e in events]),
-        "day": days,
-        "date": to_dates(days, w.scenario.clock.start_date),
-        "action": Labels.of([e.action for e in events]),
-        "signal_value": _col([e.signal_value for e in events], float),
-    }
+PHASE_KPI = _c("float64", "days", "the phase's `complete_day` (NaN if never)")
 
+TABLES: dict[str, dict[str, str]] = {
+    table: {name: column.dtype for name, column in columns.items()}
+    for table, columns in SCHEMA.items()
+}
+"""Every table but ``kpis``: column -> dtype (``str`` for names)."""
 
-def _incidents(w: World, rep: int) -> Columns:
-    log = w.border.log
-    s = w.scenario
-    processes = s.threats.processes
-    proc = _col(log.process, np.int64)
-    day = _col(log.day, float)
-    start = _col(log.response_start, float)
-    sector_names = tuple(sector.name for sector in s.border.sectors)
-    sector_of = np.array([sector_names.index(p.sector) for p in processes], dtype=np.int64)
-    actors = Labels.of([p.actor for p in processes])
-    return {
-        "replication": np.full(len(day), rep),
-        "incident": np.arange(len(day)),
-        "process": Labels(proc, tuple(p.name for p in processes)),
-        "sector": Labels(sector_of[proc], sector_names),
-        "actor": Labels(actors.codes[proc], actors.names),
-        "type": Labels(_col(log.type, np.int64), tuple(w.border.type_names)),
-        "day": day,
-        "date": to_dates(day, s.clock.start_date),
-        "severity": _col(log.severity, float),
-        "parent": _col(log.parent, np.int64),
-        "cluster": _col(log.cluster, np.int64),
-        "detected": _col(log.detected, bool),
-        "response_start_day": start,
-        "response_end_day": _col(log.response_end, float),
-        "wait_days": start - day,
-        "outcome": Labels(_col(log.outcome, np.int64), OUTCOMES),
-    }
-
-
-def _daily(w: World, rep: int, dates: np.ndarray, incidents: Columns) -> Columns:
-    sector_specs = w.scenario.border.sectors
-    times = w.times
-    n_i, n_s = len(times) - 1, len(sector_specs)
-    # interval k (row k) is [times[k], times[k+1]): its record is the one at times[k+1]
-    bucket = np.searchsorted(times, incidents["day"], side="right") - 1
-    flat = bucket * n_s + incidents["sector"].codes  # codes are indices of the sectors
-    size = n_i * n_s
-
-    def count(mask=None, weights=None) -> np.ndarray:
-        keep = flat if mask is None else flat[mask]
-        weights_kept = None if weights is None else (weights if mask is None else weights[mask])
-        return np.bincount(keep, weights=weights_kept, minlength=size)[:size]
-
-    outcome = incidents["outcome"]
-    units = np.array([s.response_units for s in sector_specs], dtype=float)
-    busy = np.diff(w.recorder.busy, axis=0)  # unit-days per interval
-    width = np.diff(times)[:, None]
-    return {
-        "replication": np.full(size, rep),
-        "day": np.repeat(times[1:], n_s),
-        "date": np.repeat(dates[1:], n_s),
-        "sector": Labels(np.tile(np.arange(n_s), n_i), tuple(s.name for s in sector_specs)),
-        "incidents": count().astype(np.int64),
-        **{o: count(outcome.equals(o)).astype(np.int64) for o in OUTCOMES},
-        "severity": count(weights=incidents["severity"]).astype(float),
-        "backlog": w.recorder.backlog[1:].reshape(-1),
-        "utilisation": (busy / (width * units[None, :])).reshape(-1),
-        "intensity_per_day": w.recorder.intensity[1:].reshape(-1),
-    }
-
-
-def _mean_or_nan(values: np.ndarray) -> float:
-    return float(values.mean()) if len(values) else math.nan
-
-
-def _kpis(w: World, rep: int, incidents: Columns, daily: Columns) -> Columns:
-    outcome = incidents["outcome"]
-    severity = incidents["severity"]
-    waits = incidents["wait_days"][~np.isnan(incidents["wait_days"])]
-    interdicted = outcome.equals("interdicted")
-    unstopped = outcome.equals("missed") | outcome.equals("undetected")
-    row: dict[str, object] = {
-        "replication": rep,
-        "seed": w.root_seed,
-        "below_threshold_day": w.below_threshold_day,
-        "final_in_iraq": int(w.recorder.by_country["iraq"][-1]),
-        "repositioning_triggers": sum(e.action == "hold" for e in w.drawdown.policy_events),
-        "peak_moved_per_day": max(w.moved_per_day.values(), default=0),
-        "incidents": len(outcome),
-        "interdicted": int(interdicted.sum()),
-        "missed": int(outcome.equals("missed").sum()),
-        "undetected": int(outcome.equals("undetected").sum()),
-        "interdiction_rate": _mean_or_nan(interdicted),
-        "triggered_fraction": _mean_or_nan(incidents["parent"] >= 0),
-        "severity_total": float(severity.sum()),
-        "severity_unstopped": float(severity[unstopped].sum()),
-        "mean_wait_days": _mean_or_nan(waits),
-        "max_backlog": int(daily["backlog"].max()) if len(daily["backlog"]) else 0,
-    }
-    for name, phase in w.drawdown.phases.items():
-        row[f"complete_day_{name}"] = math.nan if phase.complete_day is None else phase.complete_day
-    return {key: np.array([value]) for key, value in row.items()}
-
-
-def build_columns(w: World) -> dict[str, Columns]:
-    """The replication's tables as columns of numpy arrays (cheap to concatenate)."""
-    rep = w.replication
-    dates = to_dates(w.times, w.scenario.clock.start_date)
-    tables = _forces(w, rep, dates)
-    tables["movements"] = _movements(w, rep)
-    tables["phases"] = _phases(w, rep)
-    tables["policy"] = _policy(w, rep)
-    incidents = _incidents(w, rep)
-    tables["incidents"] = incidents
-    tables["daily"] = _daily(w, rep, dates, incidents)
-    tables["kpis"] = _kpis(w, rep, incidents, tables["daily"])
-    return tables
-
+KPI_COLUMNS: dict[str, str] = {name: column.dtype for name, column in KPI_SCHEMA.items()}
+"""KPI column -> dtype, without the ``complete_day_<phase>`` columns."""
 
 _ARROW_TYPES = {"int64": "int64", "float64": "float64", "bool": "bool_"}  # names are Labels
 

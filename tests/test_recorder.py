@@ -28,8 +28,9 @@ SHIPPED = ["baseline", "isis_resurgence", "repositioning", "validation/hawkes", 
 
 def live_snapshots(world: World) -> dict[str, np.ndarray]:
     """Attach an urgent SimPy process that reads the live state at every record time."""
-    env, times = world.env, world.times
+    env, times = world.env, world.times.days
     sectors = world.border.sectors
+    processes = world.threats.members
     seen = {
         "backlog": np.zeros((len(times), len(sectors)), dtype=np.int64),
         "busy": np.zeros((len(times), len(sectors))),
@@ -42,7 +43,7 @@ def live_snapshots(world: World) -> dict[str, np.ndarray]:
         for s, sector in enumerate(sectors):
             seen["backlog"][k, s] = len(sector.units.queue)
             seen["busy"][k, s] = sector.busy_until(t)
-            seen["intensity"][k, s] = sum(p.intensity(t) for p in world.processes if p.sector == s)
+            seen["intensity"][k, s] = sum(p.intensity(t) for p in processes if p.sector == s)
 
     def watcher():
         for k, t in enumerate(times[:-1]):
@@ -71,10 +72,11 @@ def check_against_live(scenario, replication: int = 0) -> None:
     seen = live_snapshots(world)
     columns = world.run()
     seen["take_last"]()
-    recorded = world.recorder
+    recorded = world.sector_recorder
     assert np.array_equal(recorded.backlog, seen["backlog"])
     np.testing.assert_allclose(recorded.busy, seen["busy"], rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(recorded.intensity, seen["intensity"], rtol=1e-12, atol=1e-12)
+    intensity = world.threats.intensity_on(world.times.days)
+    np.testing.assert_allclose(intensity, seen["intensity"], rtol=1e-12, atol=1e-12)
     assert np.array_equal(columns["posture"]["in_iraq"], seen["in_iraq"])
     # the spells, put back on the record days, say what the live snapshots saw
     tables = to_frames([columns])

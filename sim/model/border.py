@@ -10,25 +10,45 @@ streams stay aligned across scenarios. Detection is independent across channels:
 A detected incident waits for a response unit of its sector (a SimPy ``Resource``), is
 handled for a sampled time, and is interdicted with probability p₀ · exp(−wait / τ).
 Undetected incidents succeed. Unit-busy time is integrated exactly for utilisation.
+
+The border keeps the incident log and records it as the ``incidents`` table, with the KPIs
+counted from it (``record``): a new column of that table is one more entry of
+``IncidentLog`` filled in ``emit`` or ``_respond``, one more line in ``record``, and its
+entry in ``sim.tables.SCHEMA``.
 """
 
 from __future__ import annotations
 
 import math
 from bisect import bisect_left
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
+import numpy as np
 import simpy
+from simpy.events import ProcessGenerator
 
+from sim.clock import to_dates
 from sim.config.schema import Scenario
 from sim.model.durations import sampler
+from sim.model.hooks import Hook
 from sim.model.modulation import RateModulation
 from sim.model.posture import Posture
-from sim.model.signals import Signals
-from sim.streams import BufferedDraws
+from sim.model.results import Results
+from sim.streams import BufferedDraws, Streams
+from sim.tables import Columns, Labels
 
 OUTCOMES = ("interdicted", "missed", "undetected", "pending")
 INTERDICTED, MISSED, UNDETECTED, PENDING = range(len(OUTCOMES))
+
+
+class IncidentSource(Protocol):
+    """What the border needs to know of the process an incident comes from."""
+
+    name: str
+    sector: int
+    actor: str
 
 
 @dataclass
@@ -38,7 +58,7 @@ class SectorState:
 
     name: str
     units: simpy.Resource
-    handling: object
+    handling: Callable[[float], float]
     waiting: int = 0
     busy: int = 0
     busy_area: float = 0.0
@@ -71,26 +91,28 @@ class IncidentLog:
 
 
 class BorderResponse:
-    """Creates incidents for the processes and runs their detection and response."""
+    """Creates incidents for the processes and runs their detection and response.
+
+    Hooks: ``sector_changing(sector, now)`` just before a sector's queue or busy units change
+    (the sector recorder fills its records then); ``occurred(day, sector, actor)`` at every
+    incident, detected or not (the signals count them)."""
 
     def __init__(
         self,
-        env: simpy.Environment,
+        *,
         scenario: Scenario,
+        env: simpy.Environment,
         posture: Posture,
         modulation: RateModulation,
-        signals: Signals,
-        draws_for,
-        before_change=None,
+        streams: Streams,
     ) -> None:
-        """``before_change(sector, state, now)`` is told just before a sector's queue or busy
-        units change (the recorder's hook)."""
         self.env = env
-        self.before_change = before_change or (lambda sector, state, now: None)
         self.posture = posture
         self.modulation = modulation
-        self.signals = signals
-        self.draws_for = draws_for
+        self.streams = streams
+        self.start = scenario.clock.start_date
+        self.sector_changing: Hook[[int, float]] = Hook("sector_changing")
+        self.occurred: Hook[[float, str, str]] = Hook("occurred")
         border = scenario.border
         default_handling = border.response.handling_days
         self.sectors = [
@@ -110,12 +132,17 @@ class BorderResponse:
         self.interdict_p0 = interdiction.base_probability
         self.interdict_tau = interdiction.decay_days
         types = scenario.threats.incident_types
-        self.type_names = [t.name for t in types]
+        self.type_names = tuple(t.name for t in types)
         self.type_cumulative = [sum(t.share for t in types[: i + 1]) for i in range(len(types))]
         self.severity = [sampler(t.severity) for t in types]
         self.log = IncidentLog()
         self._streams: dict[str, tuple[BufferedDraws, BufferedDraws]] = {}
-        self.process_index = {p.name: i for i, p in enumerate(scenario.threats.processes)}
+        processes = scenario.threats.processes
+        self.process_index = {p.name: i for i, p in enumerate(processes)}
+        self.process_names = tuple(p.name for p in processes)
+        sector_names = [s.name for s in border.sectors]
+        self.process_sector = np.array([sector_names.index(p.sector) for p in processes], np.int64)
+        self.process_actor = Labels.of([p.actor for p in processes])
 
     def detection_probability(self, sector: int, day: float) -> float:
         d = self.detection
@@ -124,18 +151,21 @@ class BorderResponse:
             presence = min(1.0, self.posture.in_iraq / d.coalition_reference_personnel)
             miss *= 1.0 - d.coalition_isr * presence
         if d.coordination_weight:
-            miss *= 1.0 - d.coordination_weight * self.modulation.coordination_level(sector, day)
+            miss *= 1.0 - d.coordination_weight * self.modulation.coordination[sector](day)
         return 1.0 - miss
 
-    def emit(self, process, day: float, parent: int) -> int:
-        """Record an incident of ``process`` at ``day``; return its id."""
-        name = process.name
-        if name not in self._streams:
-            self._streams[name] = (
-                self.draws_for(f"threat/{name}/marks"),
-                self.draws_for(f"threat/{name}/response"),
+    def _draws(self, process: str) -> tuple[BufferedDraws, BufferedDraws]:
+        """The process's marks and response streams, made at its first incident."""
+        if process not in self._streams:
+            self._streams[process] = (
+                self.streams.buffered(f"threat/{process}/marks"),
+                self.streams.buffered(f"threat/{process}/response"),
             )
-        marks, response = self._streams[name]
+        return self._streams[process]
+
+    def emit(self, process: IncidentSource, day: float, parent: int) -> int:
+        """Record an incident of ``process`` at ``day``; return its id."""
+        marks, response = self._draws(process.name)
         cumulative = self.type_cumulative  # the first type whose cumulative share ≥ u
         kind = min(bisect_left(cumulative, marks.uniform()), len(cumulative) - 1)
         severity = self.severity[kind](marks.uniform())
@@ -149,7 +179,7 @@ class BorderResponse:
 
         log = self.log
         incident = len(log.day)
-        log.process.append(self.process_index[name])
+        log.process.append(self.process_index[process.name])
         log.day.append(day)
         log.type.append(kind)
         log.severity.append(severity)
@@ -159,31 +189,83 @@ class BorderResponse:
         log.response_start.append(math.nan)
         log.response_end.append(math.nan)
         log.outcome.append(PENDING if detected else UNDETECTED)
-        if self.signals.counters:
-            self.signals.observe(day, self.sectors[sector].name, process.actor)
+        self.occurred.announce(day, self.sectors[sector].name, process.actor)
         if detected:
             handling = self.sectors[sector].handling(u_handling)
             self.env.process(self._respond(incident, sector, handling, u_interdict))
         return incident
 
-    def _respond(self, incident: int, sector: int, handling: float, u_interdict: float):
+    def _respond(
+        self, incident: int, sector: int, handling: float, u_interdict: float
+    ) -> ProcessGenerator:
         state = self.sectors[sector]
-        log, env, before_change = self.log, self.env, self.before_change
-        before_change(sector, state, env.now)
+        log, env, changing = self.log, self.env, self.sector_changing.announce
+        changing(sector, env.now)
         state.waiting += 1
         with state.units.request() as request:
             yield request
             now = env.now
-            before_change(sector, state, now)
+            changing(sector, now)
             state.waiting -= 1
             state.change_busy(now, +1)
             wait = now - log.day[incident]
             log.response_start[incident] = now
             yield env.timeout(handling)
-            before_change(sector, state, env.now)
+            changing(sector, env.now)
             state.change_busy(env.now, -1)
         log.response_end[incident] = env.now
         p = self.interdict_p0
         if self.interdict_tau is not None:
             p *= math.exp(-wait / self.interdict_tau)
         log.outcome[incident] = INTERDICTED if u_interdict < p else MISSED
+
+    def record(self, results: Results) -> None:
+        """The ``incidents`` table, and the KPIs counted from it."""
+        log = self.log
+        process = np.asarray(log.process, np.int64)
+        day = np.asarray(log.day, float)
+        start = np.asarray(log.response_start, float)
+        sector_names = tuple(s.name for s in self.sectors)
+        incidents: Columns = {
+            "incident": np.arange(len(day)),
+            "process": Labels(process, self.process_names),
+            "sector": Labels(self.process_sector[process], sector_names),
+            "actor": Labels(self.process_actor.codes[process], self.process_actor.names),
+            "type": Labels(np.asarray(log.type, np.int64), self.type_names),
+            "day": day,
+            "date": to_dates(day, self.start),
+            "severity": np.asarray(log.severity, float),
+            "parent": np.asarray(log.parent, np.int64),
+            "cluster": np.asarray(log.cluster, np.int64),
+            "detected": np.asarray(log.detected, bool),
+            "response_start_day": start,
+            "response_end_day": np.asarray(log.response_end, float),
+            "wait_days": start - day,
+            "outcome": Labels(np.asarray(log.outcome, np.int64), OUTCOMES),
+        }
+        results.add_table("incidents", incidents)
+        results.add_kpis(incident_kpis(incidents))
+
+
+def _mean_or_nan(values: np.ndarray) -> float:
+    return float(values.mean()) if len(values) else math.nan
+
+
+def incident_kpis(incidents: Columns) -> dict[str, float]:
+    """Counts by outcome, interdiction, clustering, severity and waits of one replication."""
+    outcome = incidents["outcome"]
+    severity = incidents["severity"]
+    waits = incidents["wait_days"][~np.isnan(incidents["wait_days"])]
+    interdicted = outcome.equals("interdicted")
+    unstopped = outcome.equals("missed") | outcome.equals("undetected")
+    return {
+        "incidents": len(outcome),
+        "interdicted": int(interdicted.sum()),
+        "missed": int(outcome.equals("missed").sum()),
+        "undetected": int(outcome.equals("undetected").sum()),
+        "interdiction_rate": _mean_or_nan(interdicted),
+        "triggered_fraction": _mean_or_nan(incidents["parent"] >= 0),
+        "severity_total": float(severity.sum()),
+        "severity_unstopped": float(severity[unstopped].sum()),
+        "mean_wait_days": _mean_or_nan(waits),
+    }

@@ -10,20 +10,28 @@ A repositioning rule ("repositioning in anticipation of any emergency") checks i
 a fixed interval. At ``hold_above`` it triggers: drawdown orders wait and up to
 ``return_personnel`` come back to ``return_to``. Below ``release_below`` it releases, and
 every governed site is brought back toward its level, so returned personnel leave again.
+
+The drawdown records its ``phases`` and ``policy`` tables and their KPIs (how often a rule
+held the drawdown, when each phase completed).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from dataclasses import dataclass
 
+import numpy as np
 import simpy
+from simpy.events import ProcessGenerator
 
-from sim.clock import to_day
-from sim.config.schema import Phase, Repositioning, Scenario
+from sim.clock import to_dates, to_day
+from sim.config.schema import Forces, Phase, Repositioning
 from sim.model.lift import Order, OrderBook
 from sim.model.posture import Posture
+from sim.model.results import Results
 from sim.model.signals import Signals
+from sim.tables import Labels
 
 
 def split_by_shares(total: int, shares: list[float]) -> list[int]:
@@ -57,12 +65,16 @@ class PolicyEvent:
 
 
 class Drawdown:
-    """Runs the phases and repositioning rules of a scenario as SimPy processes."""
+    """Runs the phases and repositioning rules of a scenario as SimPy processes.
+
+    Listens to ``Lift.delivered`` (``delivered``) and ``OrderBook.dropped`` (``settled``)."""
 
     def __init__(
         self,
+        *,
         env: simpy.Environment,
-        scenario: Scenario,
+        forces: Forces,
+        start: dt.date,
         posture: Posture,
         book: OrderBook,
         signals: Signals,
@@ -71,17 +83,21 @@ class Drawdown:
         self.posture = posture
         self.book = book
         self.signals = signals
-        forces = scenario.forces
-        start = scenario.clock.start_date
+        self.start = start
+        self.rules = forces.repositioning
         residual = {posture.role_index[r] for r in forces.residual_roles}
         self.movable = [j for j in range(len(posture.roles)) if j not in residual]
         self.phases = {p.name: self._phase_state(p) for p in forces.phases}
         self.governing: dict[int, PhaseState] = {}
         self.policy_events: list[PolicyEvent] = []
-        for phase in self.phases.values():
-            env.process(self._run_phase(phase, max(0.0, to_day(phase.spec.start_date, start))))
-        for rule in forces.repositioning:
-            env.process(self._run_rule(rule))
+
+    def processes(self) -> list[ProcessGenerator]:
+        """Every phase, then every repositioning rule, in the scenario's order."""
+        phases = [
+            self._run_phase(phase, max(0.0, to_day(phase.spec.start_date, self.start)))
+            for phase in self.phases.values()
+        ]
+        return phases + [self._run_rule(rule) for rule in self.rules]
 
     def _phase_state(self, phase: Phase) -> PhaseState:
         p = self.posture
@@ -97,7 +113,7 @@ class Drawdown:
         )
 
     # -- phases ---------------------------------------------------------------------------
-    def _run_phase(self, phase: PhaseState, start_day: float):
+    def _run_phase(self, phase: PhaseState, start_day: float) -> ProcessGenerator:
         if start_day > self.env.now:
             yield self.env.timeout(start_day - self.env.now)
         condition = phase.spec.condition
@@ -135,19 +151,22 @@ class Drawdown:
         if phase.started_day is not None and phase.outstanding == 0:
             phase.complete_day = self.env.now
 
-    def on_settled(self, order: Order, n: int) -> None:
-        """``n`` personnel of ``order`` arrived or were dropped: update its phase."""
+    def settled(self, order: Order, n: int) -> None:
+        """Hook: ``n`` personnel of ``order`` arrived or were dropped; update its phase."""
         phase = self.phases.get(order.owner) if order.purpose == "drawdown" else None
         if phase is not None:
             phase.outstanding -= n
             self._check_complete(phase)
 
-    def on_arrival(self, site: int) -> None:
+    def delivered(self, order: Order, load: list[int]) -> None:
+        """Hook: a load of ``order`` arrived; a governed destination may now hold too many."""
+        self.settled(order, sum(load))
+        site = order.destination
         if not self.book.held and site in self.governing:
             self.reconcile(site)
 
     # -- repositioning ----------------------------------------------------------------------
-    def _run_rule(self, rule: Repositioning):
+    def _run_rule(self, rule: Repositioning) -> ProcessGenerator:
         active = False
         while True:
             value = self.signals.value(rule.signal, self.env.now)
@@ -185,3 +204,38 @@ class Drawdown:
             self.book.add(Order(rule.name, "return", origin, dest, load))
             if wanted == 0:
                 break
+
+    # -- records --------------------------------------------------------------------------
+    def record(self, results: Results) -> None:
+        """The ``phases`` and ``policy`` tables, the holds, and each phase's completion."""
+        phases = list(self.phases.values())
+        events = self.policy_events
+        days = np.array([e.day for e in events], float)
+        results.add_table(
+            "phases",
+            {
+                "phase": Labels.of([p.spec.name for p in phases]),
+                "start_day": np.array([_or_nan(p.started_day) for p in phases], float),
+                "complete_day": np.array([_or_nan(p.complete_day) for p in phases], float),
+            },
+        )
+        results.add_table(
+            "policy",
+            {
+                "rule": Labels.of([e.rule for e in events]),
+                "day": days,
+                "date": to_dates(days, self.start),
+                "action": Labels.of([e.action for e in events]),
+                "signal_value": np.array([e.signal_value for e in events], float),
+            },
+        )
+        kpis: dict[str, object] = {
+            "repositioning_triggers": sum(e.action == "hold" for e in events)
+        }
+        for name, phase in self.phases.items():
+            kpis[f"complete_day_{name}"] = _or_nan(phase.complete_day)
+        results.add_kpis(kpis)
+
+
+def _or_nan(day: float | None) -> float:
+    return math.nan if day is None else day

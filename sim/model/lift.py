@@ -10,19 +10,31 @@ moves, and drawdown orders wait while a rule holds the drawdown.
 With a fixed transit time, a site holding N movable personnel and served by one asset
 empties on day ``start + ceil(ceil(N / capacity) / lifts_per_day) - 1`` (the day its last
 lift departs), which the tests check by hand.
+
+The lift is the only part that moves people: it changes the posture and announces it
+(``Lift.forces_changed``, ``Lift.delivered``), and it records every lift (the ``movements``
+table and ``peak_moved_per_day``).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import math
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections import defaultdict
+from dataclasses import dataclass
 
+import numpy as np
 import simpy
+from simpy.events import ProcessGenerator
 
+from sim.clock import to_dates
 from sim.config.schema import LiftAsset
 from sim.model.durations import DurationSampler
+from sim.model.hooks import Hook
 from sim.model.posture import Posture
+from sim.model.results import Results
+from sim.streams import Streams
+from sim.tables import Labels
 
 LATE = 2
 """Priority of a lift's departure: after every urgent (0) and normal (1) event of the same
@@ -75,15 +87,19 @@ class Movement:
     personnel: int
 
 
-@dataclass
 class OrderBook:
-    """Outstanding orders, and the events that wake idle lift assets."""
+    """Outstanding orders, and the events that wake idle lift assets.
 
-    env: simpy.Environment
-    posture: Posture
-    orders: list[Order] = field(default_factory=list)
-    held: int = 0
-    _wake: simpy.Event | None = None
+    Hook: ``dropped(order, n)`` when ``n`` personnel of an order can no longer be moved
+    (their site no longer holds them)."""
+
+    def __init__(self, *, env: simpy.Environment, posture: Posture) -> None:
+        self.env = env
+        self.posture = posture
+        self.orders: list[Order] = []
+        self.held = 0  # rules now holding the drawdown
+        self._wake: simpy.Event | None = None
+        self.dropped: Hook[[Order, int]] = Hook("dropped")
 
     def add(self, order: Order) -> None:
         """Queue ``order``, merged into an open order with the same owner, purpose and route."""
@@ -123,13 +139,11 @@ class OrderBook:
         drawdown = [] if self.held else [o for o in fits if o.purpose == "drawdown"]
         return returns + drawdown
 
-    def take(
-        self, serves: frozenset[int] | None, capacity: int, dropped: Callable[[Order, int], None]
-    ) -> tuple[Order, list[int]] | None:
+    def take(self, serves: frozenset[int] | None, capacity: int) -> tuple[Order, list[int]] | None:
         """Remove up to ``capacity`` personnel of one order; ``None`` when nothing fits.
 
         An order asks for people who may since have left their site (a return drew on
-        them); what the site no longer holds is dropped and reported through ``dropped``.
+        them); what the site no longer holds is dropped and announced (``dropped``).
         """
         for order in self.servable(serves):
             available = self.posture.counts[order.origin]
@@ -138,7 +152,7 @@ class OrderBook:
             for j, wanted in enumerate(order.roles):
                 short = max(0, wanted - available[j])
                 if short:
-                    dropped(order, short)
+                    self.dropped.announce(order, short)
                     wanted -= short
                 load[j] = min(wanted, room)
                 room -= load[j]
@@ -150,53 +164,128 @@ class OrderBook:
         return None
 
 
-class LiftAssetProcess:
-    """One lift asset: a SimPy process that departs up to ``lifts_per_day`` loads a day."""
+@dataclass
+class Asset:
+    """One lift asset's schedule: what it serves and its next free departure slot."""
 
-    def __init__(
-        self,
-        env: simpy.Environment,
-        spec: LiftAsset,
-        book: OrderBook,
-        transit: DurationSampler,
-        on_depart: Callable[[Order, list[int], float], None],
-        on_arrive: Callable[[Order, list[int]], None],
-        dropped: Callable[[Order, int], None],
-        site_index: dict[str, int],
-    ) -> None:
-        self.env = env
-        self.spec = spec
-        self.book = book
-        self.transit = transit
-        self.on_depart = on_depart
-        self.on_arrive = on_arrive
-        self.dropped = dropped
-        self.serves = frozenset(site_index[s] for s in spec.serves) if spec.serves else None
-        self.offset = spec.departure_hour / 24.0
-        self.next_slot = self.offset
-        env.process(self.run())
+    spec: LiftAsset
+    transit: DurationSampler
+    serves: frozenset[int] | None
+    offset: float  # the departure hour, in days
+    next_slot: float
 
-    def _slot_at_or_after(self, now: float) -> float:
+    def slot_at_or_after(self, now: float) -> float:
         slot = math.ceil(now - self.offset - 1e-9) + self.offset
         return max(slot, self.next_slot)
 
-    def run(self):
+
+class Lift:
+    """The lift assets: SimPy processes that each depart up to ``lifts_per_day`` loads a day.
+
+    Hooks: ``forces_changed(day)`` just after personnel leave or reach a site;
+    ``delivered(order, load)`` just after a load of ``order`` reached its destination."""
+
+    def __init__(
+        self,
+        *,
+        env: simpy.Environment,
+        assets: list[LiftAsset],
+        posture: Posture,
+        book: OrderBook,
+        streams: Streams,
+        start: dt.date,
+    ) -> None:
+        self.env = env
+        self.posture = posture
+        self.book = book
+        self.start = start
+        self.forces_changed: Hook[[float]] = Hook("forces_changed")
+        self.delivered: Hook[[Order, list[int]]] = Hook("delivered")
+        self.assets = [
+            Asset(
+                spec=spec,
+                transit=DurationSampler(
+                    spec.transit_days, streams.buffered(f"lift/{spec.name}/transit")
+                ),
+                serves=frozenset(posture.site_index[s] for s in spec.serves)
+                if spec.serves
+                else None,
+                offset=spec.departure_hour / 24.0,
+                next_slot=spec.departure_hour / 24.0,
+            )
+            for spec in assets
+        ]
+        self.movements: list[Movement] = []
+        self.moved_per_day: dict[int, int] = defaultdict(int)
+
+    def processes(self) -> list[ProcessGenerator]:
+        """One departure loop per asset, in the scenario's order."""
+        return [self._run(asset) for asset in self.assets]
+
+    def _run(self, asset: Asset) -> ProcessGenerator:
+        spec, book, env = asset.spec, self.book, self.env
         while True:
-            if not self.book.servable(self.serves):
-                yield self.book.wait()
+            if not book.servable(asset.serves):
+                yield book.wait()
                 continue
-            slot = self._slot_at_or_after(self.env.now)
-            yield LateTimeout(self.env, slot)
-            for _ in range(self.spec.lifts_per_day):
-                taken = self.book.take(self.serves, self.spec.capacity_personnel, self.dropped)
+            slot = asset.slot_at_or_after(env.now)
+            yield LateTimeout(env, slot)
+            for _ in range(spec.lifts_per_day):
+                taken = book.take(asset.serves, spec.capacity_personnel)
                 if taken is None:
                     break
                 order, load = taken
-                transit = self.transit()
-                self.on_depart(order, load, transit)
-                self.env.process(self._carry(order, load, transit))
-            self.next_slot = slot + 1.0
+                transit = asset.transit()
+                self._depart(spec.name, order, load, transit)
+                env.process(self._carry(order, load, transit))
+            asset.next_slot = slot + 1.0
 
-    def _carry(self, order: Order, load: list[int], transit: float):
+    def _depart(self, asset: str, order: Order, load: list[int], transit: float) -> None:
+        now = self.env.now
+        self.posture.depart(order.origin, load)
+        n = sum(load)
+        self.moved_per_day[math.floor(now + 1e-9)] += n
+        sites = self.posture.sites
+        self.movements.append(
+            Movement(
+                len(self.movements),
+                asset,
+                order.owner,
+                order.purpose,
+                sites[order.origin],
+                sites[order.destination],
+                now,
+                now + transit,
+                n,
+            )
+        )
+        self.forces_changed.announce(now)
+
+    def _carry(self, order: Order, load: list[int], transit: float) -> ProcessGenerator:
         yield self.env.timeout(transit)
-        self.on_arrive(order, load)
+        self.posture.arrive(order.destination, load)
+        self.forces_changed.announce(self.env.now)
+        self.delivered.announce(order, load)
+
+    def record(self, results: Results) -> None:
+        """The ``movements`` table, and the most personnel that left in one day."""
+        moves = self.movements
+        depart = np.array([m.depart_day for m in moves], float)
+        arrive = np.array([m.arrive_day for m in moves], float)
+        results.add_table(
+            "movements",
+            {
+                "lift": np.array([m.lift for m in moves], np.int64),
+                "asset": Labels.of([m.asset for m in moves]),
+                "owner": Labels.of([m.owner for m in moves]),
+                "purpose": Labels.of([m.purpose for m in moves]),
+                "origin": Labels.of([m.origin for m in moves]),
+                "destination": Labels.of([m.destination for m in moves]),
+                "depart_day": depart,
+                "arrive_day": arrive,
+                "depart_date": to_dates(depart, self.start),
+                "arrive_date": to_dates(arrive, self.start),
+                "personnel": np.array([m.personnel for m in moves], np.int64),
+            },
+        )
+        results.add_kpis({"peak_moved_per_day": max(self.moved_per_day.values(), default=0)})

@@ -14,31 +14,55 @@ time) and still be exact:
 
 Each process draws from its own named stream, so changing one process never moves another's
 incidents unless they are coupled through the forces. The bound depends only on the
-process's own definition and the presence effects (``RateModulation.upper_bound``), so scenarios
-that differ in fortification, capacity or coordination thin the same candidates.
+process's own definition and the presence effects (``RateModulation.upper_bound``), so
+scenarios that differ in fortification, capacity or coordination thin the same candidates.
+
+Each rate is written once over an ``Ops`` (``sim.model.ops``): thinning evaluates it at the
+candidate incidents, the recorder over the record times (``ThreatProcesses.intensity_on``).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import Callable
-from functools import partial
+from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 import simpy
+from simpy.events import ProcessGenerator
 
 from sim.clock import to_day
 from sim.config.schema import NHPP, Hawkes, Poisson, Scenario
+from sim.model.border import IncidentSource
 from sim.model.modulation import RateModulation
+from sim.model.ops import ARRAY, SCALAR, Ops, Values
 from sim.model.signals import StepFunction
-from sim.streams import BufferedDraws
+from sim.streams import BufferedDraws, Streams
 
-Emit = Callable[["IncidentProcess", float, int], int]
 DAYS_PER_YEAR = 365.25
 NEGLIGIBLE_EXCITATION = 1e-12
 BOUND_SLACK = 1.0 + 1e-9  # rounding allowed above the thinning bound
+
+
+class IncidentSink(Protocol):
+    """Where a process's incidents go (the border response): ``emit`` returns the id."""
+
+    def emit(self, process: IncidentSource, day: float, parent: int) -> int: ...
+
+
+@dataclass(frozen=True)
+class ThreatSetting:
+    """What every incident process of a world shares."""
+
+    env: simpy.Environment
+    modulation: RateModulation
+    sink: IncidentSink
+    horizon: float
+    start: dt.date
 
 
 def _unmodulated(day: float) -> float:
@@ -50,138 +74,129 @@ def _over_bound(name: str, day: float, rate: float, bound: float) -> str:
     return f"process '{name}': intensity {rate:g} above its thinning bound {bound:g} at day {day:g}"
 
 
+def decayed(m: Ops, level: Values, beta: float, elapsed: Values) -> Values:
+    """Excitation ``level`` left after ``elapsed`` days: level · e^{−β·elapsed}."""
+    return level * m.exp(-beta * elapsed)
+
+
 class IncidentProcess(ABC):
     """What every process shares: identity, modulation, and the thinning loop."""
 
     def __init__(
         self,
-        env: simpy.Environment,
+        *,
         spec: Poisson | NHPP | Hawkes,
         sector: int,
-        modulation: RateModulation,
         draws: BufferedDraws,
-        horizon: float,
-        emit: Emit,
+        setting: ThreatSetting,
     ) -> None:
-        self.env = env
         self.spec = spec
         self.name = spec.name
         self.sector = sector
         self.actor = spec.actor
         self.draws = draws
-        self.horizon = horizon
-        self.emit = emit
-        self.modulation = modulation if spec.modulated else None
-        # M_s(day), bound once: it is evaluated at every candidate incident
-        self.modulation_factor: Callable[[float], float] = (
-            _unmodulated if self.modulation is None else partial(modulation.factor, sector)
+        self.env = setting.env
+        self.horizon = setting.horizon
+        self.sink = setting.sink
+        self.modulation = setting.modulation if spec.modulated else None
+        # M_s(day) with the live presence, bound once: it is read at every candidate incident
+        self.factor_now: Callable[[float], float] = (
+            _unmodulated if self.modulation is None else self.modulation.live_factor(sector)
         )
+        self.rate_bound = self.prepare(setting.start)
+
+    @abstractmethod
+    def prepare(self, start: dt.date) -> float:
+        """Build what the kind's rate needs; return its largest base rate over the horizon."""
 
     def modulation_bound(self) -> float:
         return 1.0 if self.modulation is None else self.modulation.upper_bound(self.sector)
 
-    rate_bound: float  # the largest base rate over the horizon, set by each kind
-
     @abstractmethod
-    def base_rate(self, day: float) -> float:
+    def base_rate(self, m: Ops, day: Values) -> Values:
         """The rate before modulation (for Hawkes, the background rate)."""
 
-    @abstractmethod
-    def base_rate_on(self, days: np.ndarray) -> np.ndarray:
-        """``base_rate`` at each of ``days`` (vectorised, for the recorder)."""
+    def rate(self, m: Ops, day: Values, factor: Values) -> Values:
+        """λ₀(t) · M_s(t) given M_s there (1 for an unmodulated process)."""
+        return self.base_rate(m, day) * factor
 
     def intensity(self, day: float) -> float:
-        """λ(t) at ``day`` (the current time of the simulation); the thinning loops compute
-        the same product inline."""
-        return self.base_rate(day) * self.modulation_factor(day)
+        """λ(t) now, at ``day`` (the current time of the simulation)."""
+        return self.rate(SCALAR, day, self.factor_now(day))
 
-    def intensity_on(self, days: np.ndarray, sector_factor: np.ndarray) -> np.ndarray:
+    def intensity_on(self, days: np.ndarray, factor: np.ndarray) -> Values:
         """λ(t) at each of ``days`` after the run, given M_s there; for the recorder."""
-        rate = self.base_rate_on(days)
-        return rate if self.modulation is None else rate * sector_factor
+        return self.rate(ARRAY, days, 1.0 if self.modulation is None else factor)
 
-    def run(self):
+    def run(self) -> ProcessGenerator:
         """Lewis–Shedler thinning: used as is by the Poisson kinds."""
         bound = self.rate_bound * self.modulation_bound()
         if bound <= 0.0:
             return
         env, horizon, uniform, log = self.env, self.horizon, self.draws.uniform, math.log
-        base_rate, factor = self.base_rate, self.modulation_factor
+        intensity, emit = self.intensity, self.sink.emit
         t = 0.0
         while True:
             t += -log(uniform()) / bound  # an Exp(1) draw by inversion: one stream for all
             if t >= horizon:
                 return
             yield env.timeout(t - env.now)
-            rate = base_rate(t) * factor(t)
+            rate = intensity(t)
             if rate > bound * BOUND_SLACK:
                 raise RuntimeError(_over_bound(self.name, t, rate, bound))
             if uniform() * bound <= rate:
-                self.emit(self, t, -1)
+                emit(self, t, -1)
 
 
 class PoissonProcess(IncidentProcess):
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.rate_bound = self.spec.rate_per_day
+    spec: Poisson
 
-    def base_rate(self, day: float) -> float:
+    def prepare(self, start: dt.date) -> float:
         return self.spec.rate_per_day
 
-    def base_rate_on(self, days: np.ndarray) -> np.ndarray:
-        return np.full(len(days), float(self.spec.rate_per_day))
+    def base_rate(self, m: Ops, day: Values) -> Values:
+        return self.spec.rate_per_day
 
 
 class NHPPProcess(IncidentProcess):
     """λ(t) = λ0 · max(0, 1 + trend · t/365.25) · (1 + A cos(2π (t − peak)/P)) · step(t)."""
 
-    def __init__(self, *args, start, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        s: NHPP = self.spec
+    spec: NHPP
+
+    def prepare(self, start: dt.date) -> float:
+        s = self.spec
         self.steps = StepFunction(s.steps, start) if s.steps else None
-        peak = s.seasonal_peak_date or start
-        self.peak = to_day(peak, start)
-        trend_max = max(self._trend(0.0), self._trend(self.horizon))
+        self.peak = to_day(s.seasonal_peak_date or start, start)
+        trend_max = max(self.trend(SCALAR, 0.0), self.trend(SCALAR, self.horizon))
         step_max = self.steps.max_on(self.horizon) if self.steps else 1.0
-        self.rate_bound = s.rate_per_day * trend_max * (1.0 + s.seasonal_amplitude) * step_max
+        return s.rate_per_day * trend_max * (1.0 + s.seasonal_amplitude) * step_max
 
-    def _trend(self, day: float) -> float:
-        return max(0.0, 1.0 + self.spec.trend_per_year * day / DAYS_PER_YEAR)
+    def trend(self, m: Ops, day: Values) -> Values:
+        return m.maximum(0.0, 1.0 + self.spec.trend_per_year * day / DAYS_PER_YEAR)
 
-    def base_rate(self, day: float) -> float:
-        s: NHPP = self.spec
-        rate = s.rate_per_day * self._trend(day)
+    def base_rate(self, m: Ops, day: Values) -> Values:
+        s = self.spec
+        rate = s.rate_per_day * self.trend(m, day)
         if s.seasonal_amplitude:
             phase = 2.0 * math.pi * (day - self.peak) / s.seasonal_period_days
-            rate *= 1.0 + s.seasonal_amplitude * math.cos(phase)
+            rate = rate * (1.0 + s.seasonal_amplitude * m.cos(phase))
         if self.steps is not None:
-            rate *= self.steps(day)
-        return rate
-
-    def base_rate_on(self, days: np.ndarray) -> np.ndarray:
-        s: NHPP = self.spec
-        rate = s.rate_per_day * np.maximum(0.0, 1.0 + s.trend_per_year * days / DAYS_PER_YEAR)
-        if s.seasonal_amplitude:
-            phase = 2.0 * math.pi * (days - self.peak) / s.seasonal_period_days
-            rate = rate * (1.0 + s.seasonal_amplitude * np.cos(phase))
-        if self.steps is not None:
-            rate = rate * self.steps.on(days)
+            rate = rate * m.step(self.steps, day)
         return rate
 
 
 class HawkesProcess(IncidentProcess):
     """Self-exciting incidents with an exponential kernel, by Ogata's thinning."""
 
-    def __init__(self, *args, start, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        s: Hawkes = self.spec
+    spec: Hawkes
+
+    def prepare(self, start: dt.date) -> float:
+        s = self.spec
         self.beta = s.decay_per_day
         self.background_steps = (
             StepFunction(s.background_steps, start) if s.background_steps else None
         )
         self.branching_steps = StepFunction(s.branching_steps, start) if s.branching_steps else None
-        step_max = self.background_steps.max_on(self.horizon) if self.background_steps else 1.0
-        self.rate_bound = s.background_rate_per_day * step_max
         self.excitation = 0.0  # Σ α_i e^{−β(t − t_i)} at time self.last
         self.last = 0.0
         # (time, α, incident id) of incidents whose excitation is not yet negligible, oldest
@@ -189,17 +204,13 @@ class HawkesProcess(IncidentProcess):
         self.recent: deque[tuple[float, float, int]] = deque()
         self.kept_days: list[float] = []  # every incident, and the excitation just after it
         self.kept_excitation: list[float] = []
+        step_max = self.background_steps.max_on(self.horizon) if self.background_steps else 1.0
+        return s.background_rate_per_day * step_max
 
-    def base_rate(self, day: float) -> float:
+    def base_rate(self, m: Ops, day: Values) -> Values:
         rate = self.spec.background_rate_per_day
         if self.background_steps is not None:
-            rate *= self.background_steps(day)
-        return rate
-
-    def base_rate_on(self, days: np.ndarray) -> np.ndarray:
-        rate = np.full(len(days), float(self.spec.background_rate_per_day))
-        if self.background_steps is not None:
-            rate = rate * self.background_steps.on(days)
+            rate = rate * m.step(self.background_steps, day)
         return rate
 
     def branching_ratio(self, day: float) -> float:
@@ -207,13 +218,10 @@ class HawkesProcess(IncidentProcess):
             return self.branching_steps(day)
         return self.spec.branching_ratio
 
-    def excitation_at(self, day: float) -> float:
-        return self.excitation * math.exp(-self.beta * (day - self.last))
-
     def intensity(self, day: float) -> float:
-        return super().intensity(day) + self.excitation_at(day)
+        return super().intensity(day) + decayed(SCALAR, self.excitation, self.beta, day - self.last)
 
-    def intensity_on(self, days: np.ndarray, sector_factor: np.ndarray) -> np.ndarray:
+    def intensity_on(self, days: np.ndarray, factor: np.ndarray) -> Values:
         """Background plus the excitation left by incidents strictly before each day."""
         last = np.searchsorted(self.kept_days, days, side="left") - 1
         seen = last >= 0
@@ -221,15 +229,15 @@ class HawkesProcess(IncidentProcess):
         if seen.any():
             before = last[seen]
             elapsed = days[seen] - np.asarray(self.kept_days)[before]
-            excitation[seen] = np.asarray(self.kept_excitation)[before] * np.exp(
-                -self.beta * elapsed
+            excitation[seen] = decayed(
+                ARRAY, np.asarray(self.kept_excitation)[before], self.beta, elapsed
             )
-        return super().intensity_on(days, sector_factor) + excitation
+        return super().intensity_on(days, factor) + excitation
 
-    def run(self):
+    def run(self) -> ProcessGenerator:
         background_bound = self.rate_bound * self.modulation_bound()
-        env, beta, horizon, exp, log = self.env, self.beta, self.horizon, math.exp, math.log
-        uniform, base_rate, factor = self.draws.uniform, self.base_rate, self.modulation_factor
+        env, beta, horizon, log = self.env, self.beta, self.horizon, math.log
+        uniform, rate_at, factor = self.draws.uniform, self.rate, self.factor_now
         t = 0.0
         excitation = 0.0  # the excitation at t: after a rejection it only decays
         while True:
@@ -240,21 +248,25 @@ class HawkesProcess(IncidentProcess):
             if t >= horizon:
                 return
             yield env.timeout(t - env.now)
-            background = base_rate(t) * factor(t)
-            excitation = self.excitation * exp(-beta * (t - self.last))
+            background = rate_at(SCALAR, t, factor(t))
+            excitation = decayed(SCALAR, self.excitation, beta, t - self.last)
             rate = background + excitation
             if rate > bound * BOUND_SLACK:
                 raise RuntimeError(_over_bound(self.name, t, rate, bound))
             if uniform() * bound > rate:
                 continue
             parent = self._attribute(t, background, rate, uniform())
-            incident = self.emit(self, t, parent)
-            alpha = self.branching_ratio(t) * beta
-            excitation = self.excitation = excitation + alpha
-            self.last = t
-            self.recent.append((t, alpha, incident))
-            self.kept_days.append(t)
-            self.kept_excitation.append(self.excitation)
+            excitation = self._keep(t, self.sink.emit(self, t, parent), excitation)
+
+    def _keep(self, t: float, incident: int, excitation: float) -> float:
+        """Add the excitation of the incident just kept at ``t``; return the new total."""
+        alpha = self.branching_ratio(t) * self.beta
+        self.excitation = excitation + alpha
+        self.last = t
+        self.recent.append((t, alpha, incident))
+        self.kept_days.append(t)
+        self.kept_excitation.append(self.excitation)
+        return self.excitation
 
     def _attribute(self, t: float, background: float, rate: float, u: float) -> int:
         """The parent of an incident at ``t``: -1 for the background, else an incident id."""
@@ -264,43 +276,63 @@ class HawkesProcess(IncidentProcess):
         target -= background
         beta, recent = self.beta, self.recent
         while (
-            recent and recent[0][1] * math.exp(-beta * (t - recent[0][0])) <= NEGLIGIBLE_EXCITATION
+            recent
+            and decayed(SCALAR, recent[0][1], beta, t - recent[0][0]) <= NEGLIGIBLE_EXCITATION
         ):
             recent.popleft()
         for when, alpha, incident in reversed(recent):  # the newest carry most excitation
-            target -= alpha * math.exp(-beta * (t - when))
+            target -= decayed(SCALAR, alpha, beta, t - when)
             if target <= 0.0:
                 return incident
         return recent[0][2] if recent else -1
 
 
-def build_processes(
-    env: simpy.Environment,
-    scenario: Scenario,
-    modulation: RateModulation,
-    draws_for: Callable[[str], BufferedDraws],
-    emit: Emit,
-) -> list[IncidentProcess]:
-    """One process object (and SimPy process) per configured incident process."""
-    sector_index = {s.name: i for i, s in enumerate(scenario.border.sectors)}
-    start = scenario.clock.start_date
-    made: list[IncidentProcess] = []
-    for spec in scenario.threats.processes:
-        args = (
-            env,
-            spec,
-            sector_index[spec.sector],
-            modulation,
-            draws_for(f"threat/{spec.name}/arrivals"),
-            scenario.horizon_days,
-            emit,
+KINDS: dict[str, type[IncidentProcess]] = {
+    "poisson": PoissonProcess,
+    "nhpp": NHPPProcess,
+    "hawkes": HawkesProcess,
+}
+
+
+class ThreatProcesses:
+    """The scenario's incident processes: their SimPy processes, and their intensities."""
+
+    def __init__(
+        self,
+        *,
+        scenario: Scenario,
+        env: simpy.Environment,
+        modulation: RateModulation,
+        sink: IncidentSink,
+        streams: Streams,
+    ) -> None:
+        setting = ThreatSetting(
+            env, modulation, sink, scenario.horizon_days, scenario.clock.start_date
         )
-        if spec.kind == "poisson":
-            process: IncidentProcess = PoissonProcess(*args)
-        elif spec.kind == "nhpp":
-            process = NHPPProcess(*args, start=start)
-        else:
-            process = HawkesProcess(*args, start=start)
-        made.append(process)
-        env.process(process.run())
-    return made
+        sector_index = {s.name: i for i, s in enumerate(scenario.border.sectors)}
+        self.sectors = len(sector_index)
+        self.modulation = modulation
+        self.members: list[IncidentProcess] = [
+            KINDS[spec.kind](
+                spec=spec,
+                sector=sector_index[spec.sector],
+                draws=streams.buffered(f"threat/{spec.name}/arrivals"),
+                setting=setting,
+            )
+            for spec in scenario.threats.processes
+        ]
+
+    def processes(self) -> list[ProcessGenerator]:
+        """One thinning loop per incident process, in the scenario's order."""
+        return [process.run() for process in self.members]
+
+    def intensity_on(self, days: np.ndarray) -> np.ndarray:
+        """Σ λ(t) over each sector's processes at each of ``days``: (day, sector)."""
+        presence = self.modulation.presence_at(days)
+        total = np.zeros((len(days), self.sectors))
+        for s in range(self.sectors):
+            factor = self.modulation.factor(ARRAY, s, presence, days)
+            for process in self.members:
+                if process.sector == s:
+                    total[:, s] += process.intensity_on(days, factor)
+        return total

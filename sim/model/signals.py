@@ -20,22 +20,23 @@ from sim.config.schema import IncidentSignal, ScheduledSignal
 class StepFunction:
     """A piecewise-constant function of simulation day built from a schedule."""
 
-    __slots__ = ("days", "values")
+    __slots__ = ("_padded", "days", "values")
 
     def __init__(self, steps, start: dt.date) -> None:
         self.days = [to_day(step.date, start) for step in steps]
         self.values = [step.value for step in steps]
+        self._padded = self.values[:1] + self.values  # the first value holds before its day
 
     @classmethod
     def from_points(cls, days: list[float], values: list[float]) -> StepFunction:
         """The function that takes ``values[i]`` from ``days[i]`` (days increasing)."""
         made = cls.__new__(cls)
         made.days, made.values = list(days), list(values)
+        made._padded = made.values[:1] + made.values
         return made
 
     def __call__(self, day: float) -> float:
-        i = bisect.bisect_right(self.days, day) - 1
-        return self.values[max(i, 0)]
+        return self._padded[bisect.bisect_right(self.days, day)]
 
     def on(self, days: np.ndarray) -> np.ndarray:
         """The function at every one of ``days`` (vectorised ``__call__``)."""

@@ -1,38 +1,48 @@
 """One replication: the SimPy world built from a scenario, run to the horizon.
 
-``simulate`` is the single function everything else maps over replications: it builds the
-posture, order book, lift assets, drawdown, signals, modulation, border response, incident
-processes and recorder, runs ``env.run(until=horizon)`` and returns the replication's tables.
+``simulate`` is the single function everything else maps over replications. ``World`` builds
+every part from its spec, then connects them through their hooks, then starts their SimPy
+processes, runs ``env.run(until=horizon)`` and collects what each part records:
+
+    part              processes             announces (hook)          records
+    Lift              one per asset         forces_changed, delivered movements
+    OrderBook         -                     dropped                   -
+    Drawdown          phases, rules         -                         phases, policy
+    RateModulation    -                     -                         -
+    BorderResponse    (one per response)    sector_changing, occurred incidents
+    ThreatProcesses   one per process       -                         -
+    ForcesRecorder    -                     -                         forces, posture
+    SectorRecorder    -                     -                         daily
+
+The order in which processes start decides which of two events at one instant runs first,
+so it is fixed: the drawdown's, then the lift's, then the incident processes'.
 """
 
 from __future__ import annotations
 
-import math
-from collections import defaultdict
 from typing import TYPE_CHECKING
 
-import numpy as np
 import simpy
 
 from sim.config.schema import Scenario
 from sim.model.border import BorderResponse
 from sim.model.drawdown import Drawdown
-from sim.model.durations import DurationSampler
-from sim.model.lift import LiftAssetProcess, Movement, Order, OrderBook
+from sim.model.lift import Lift, OrderBook
 from sim.model.modulation import RateModulation
 from sim.model.posture import Posture
-from sim.model.processes import build_processes
+from sim.model.processes import ThreatProcesses
+from sim.model.results import Results
 from sim.model.signals import Signals
-from sim.recorder import Recorder, record_times
-from sim.streams import BufferedDraws, Streams
-from sim.tables import build_columns, to_frames
+from sim.recorder import ForcesRecorder, RecordTimes, SectorRecorder
+from sim.streams import Streams
+from sim.tables import Columns, to_frames
 
 if TYPE_CHECKING:
     import pandas as pd
 
 
 class World:
-    """Every part of one replication, wired together on one SimPy environment."""
+    """Every part of one replication, connected on one SimPy environment."""
 
     def __init__(self, scenario: Scenario, replication: int, root_seed: int) -> None:
         self.scenario = scenario
@@ -40,87 +50,84 @@ class World:
         self.root_seed = root_seed
         self.env = env = simpy.Environment()
         streams = Streams(root_seed, replication)
-        self.draws_for = lambda name: BufferedDraws(streams(name))
-        self.posture = Posture(scenario.forces)
-        self.times = record_times(scenario.horizon_days, scenario.clock.record_interval_days)
-        self.recorder = Recorder(self.times, self.posture, len(scenario.border.sectors))
-        self.signals = Signals(scenario.signals, scenario.clock.start_date)
-        self.book = OrderBook(env, self.posture)
-        self.drawdown = Drawdown(env, scenario, self.posture, self.book, self.signals)
-        self.movements: list[Movement] = []
-        self.moved_per_day: dict[int, int] = defaultdict(int)
-        self.below_threshold_day = math.nan
-        self._check_threshold()
-        for asset in scenario.forces.lift:
-            transit = DurationSampler(
-                asset.transit_days, self.draws_for(f"lift/{asset.name}/transit")
-            )
-            LiftAssetProcess(
-                env,
-                asset,
-                self.book,
-                transit,
-                on_depart=self._departed(asset.name),
-                on_arrive=self._arrived,
-                dropped=self.drawdown.on_settled,
-                site_index=self.posture.site_index,
-            )
-        self.modulation = RateModulation(scenario, self.posture)
+        start = scenario.clock.start_date
+        forces = scenario.forces
+        self.times = RecordTimes.every(
+            scenario.clock.record_interval_days, scenario.horizon_days, start
+        )
+        self.posture = posture = Posture(forces)
+        self.signals = Signals(scenario.signals, start)
+        self.book = OrderBook(env=env, posture=posture)
+        self.lift = Lift(
+            env=env,
+            assets=forces.lift,
+            posture=posture,
+            book=self.book,
+            streams=streams,
+            start=start,
+        )
+        self.drawdown = Drawdown(
+            env=env,
+            forces=forces,
+            start=start,
+            posture=posture,
+            book=self.book,
+            signals=self.signals,
+        )
+        self.modulation = RateModulation(
+            spec=scenario.threats.modulation,
+            sectors=scenario.border.sectors,
+            start=start,
+            posture=posture,
+        )
         self.border = BorderResponse(
-            env,
-            scenario,
-            self.posture,
-            self.modulation,
-            self.signals,
-            self.draws_for,
-            before_change=self.recorder.sector_changing,
+            scenario=scenario, env=env, posture=posture, modulation=self.modulation, streams=streams
         )
-        self.processes = build_processes(
-            env, scenario, self.modulation, self.draws_for, self.border.emit
+        self.threats = ThreatProcesses(
+            scenario=scenario,
+            env=env,
+            modulation=self.modulation,
+            sink=self.border,
+            streams=streams,
         )
+        self.forces_recorder = ForcesRecorder(times=self.times, forces=forces, posture=posture)
+        self.sector_recorder = SectorRecorder(
+            times=self.times,
+            sectors=scenario.border.sectors,
+            states=self.border.sectors,
+            intensity=self.threats,
+        )
+        self._connect()
+        self._start()
 
-    def _check_threshold(self) -> None:
-        threshold = self.scenario.forces.in_iraq_threshold_personnel
-        if math.isnan(self.below_threshold_day) and self.posture.in_iraq < threshold:
-            self.below_threshold_day = self.env.now
+    def _connect(self) -> None:
+        self.lift.forces_changed.connect(self.forces_recorder.forces_changed)
+        self.lift.forces_changed.connect(self.modulation.forces_changed)
+        self.lift.delivered.connect(self.drawdown.delivered)
+        self.book.dropped.connect(self.drawdown.settled)
+        self.border.sector_changing.connect(self.sector_recorder.sector_changing)
+        if self.signals.counters:  # only signals that count incidents listen to them
+            self.border.occurred.connect(self.signals.observe)
 
-    def _departed(self, asset: str):
-        def on_depart(order: Order, load: list[int], transit: float) -> None:
-            now = self.env.now
-            self.posture.depart(order.origin, load)
-            self.recorder.forces_changed(now)
-            n = sum(load)
-            self.moved_per_day[math.floor(now + 1e-9)] += n
-            sites = self.posture.sites
-            self.movements.append(
-                Movement(
-                    len(self.movements),
-                    asset,
-                    order.owner,
-                    order.purpose,
-                    sites[order.origin],
-                    sites[order.destination],
-                    now,
-                    now + transit,
-                    n,
-                )
-            )
-            self._check_threshold()
+    def _start(self) -> None:
+        for part in (self.drawdown, self.lift, self.threats):
+            for process in part.processes():
+                self.env.process(process)
 
-        return on_depart
-
-    def _arrived(self, order: Order, load: list[int]) -> None:
-        self.posture.arrive(order.destination, load)
-        self.recorder.forces_changed(self.env.now)
-        self.drawdown.on_settled(order, sum(load))
-        self.drawdown.on_arrival(order.destination)
-
-    def run(self) -> dict[str, dict[str, np.ndarray]]:
+    def run(self) -> dict[str, Columns]:
         """Run to the horizon; return the tables as columns (see ``sim.tables``)."""
-        horizon = self.scenario.horizon_days
-        self.env.run(until=horizon)
-        self.recorder.finish(horizon, self.border.sectors, self.processes, self.modulation)
-        return build_columns(self)
+        self.env.run(until=self.scenario.horizon_days)
+        results = Results(self.replication, self.root_seed)
+        # the border before the sector recorder: the daily series count the incidents
+        for part in (
+            self.forces_recorder,
+            self.lift,
+            self.drawdown,
+            self.border,
+            self.sector_recorder,
+        ):
+            part.record(results)
+        return results.columns()
 
 
 def simulate(
@@ -132,7 +139,7 @@ def simulate(
 
 def simulate_columns(
     scenario: Scenario, replication: int = 0, root_seed: int | None = None
-) -> dict[str, dict[str, np.ndarray]]:
+) -> dict[str, Columns]:
     """Run one replication and return its tables as numpy columns, cheap to concatenate."""
     seed = scenario.run.seed if root_seed is None else root_seed
     return World(scenario, replication, seed).run()
