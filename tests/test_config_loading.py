@@ -11,8 +11,9 @@ import pytest
 import yaml
 
 from sim.config.errors import ScenarioError
-from sim.config.load import config_hash, load_raw, load_scenario, scenario_to_yaml
+from sim.config.load import config_hash, load_scenario, scenario_to_yaml
 from sim.config.merge import deep_merge
+from sim.config.raw import RawScenario
 
 ROOT = Path(__file__).resolve().parent.parent
 BASELINE = ROOT / "scenarios" / "baseline.yaml"
@@ -32,6 +33,18 @@ SHIPPED = shipped_scenarios()
 SHIPPED_IDS = [str(p.relative_to(ROOT / "scenarios")) for p in SHIPPED]
 
 
+def load_raw(path: Path, *overrides: str) -> tuple[dict, dict]:
+    """The merged, overridden data of ``path`` before validation, and its keys' positions."""
+    raw = RawScenario.from_file(path)
+    for expression in overrides:
+        raw.override_text(expression)
+    return raw.to_dict(), dict(raw.positions)
+
+
+def merged(base, override):
+    return deep_merge(base, override)[0]
+
+
 def _site(data: dict, name: str) -> dict:
     return next(s for s in data["forces"]["sites"] if s["name"] == name)
 
@@ -42,7 +55,7 @@ def _site(data: dict, name: str) -> dict:
 def test_mappings_merge_key_by_key_recursively():
     base = {"a": 1, "b": {"x": 1, "y": {"p": 1, "q": 2}}}
     override = {"b": {"y": {"q": 3, "r": 4}, "z": 5}, "c": 6}
-    assert deep_merge(base, override) == {
+    assert merged(base, override) == {
         "a": 1,
         "b": {"x": 1, "y": {"p": 1, "q": 3, "r": 4}, "z": 5},
         "c": 6,
@@ -53,16 +66,16 @@ def test_merge_modifies_neither_input():
     base = {"b": {"x": [1]}, "items": [{"name": "a", "v": {"w": 1}}]}
     override = {"b": {"y": 2}, "items": [{"name": "a", "v": {"w": 2}}]}
     before = (json.dumps(base), json.dumps(override))
-    merged = deep_merge(base, override)
-    merged["b"]["x"].append(2)
-    merged["items"][0]["v"]["w"] = 9
+    result = merged(base, override)
+    result["b"]["x"].append(2)
+    result["items"][0]["v"]["w"] = 9
     assert (json.dumps(base), json.dumps(override)) == before
 
 
 def test_named_lists_merge_by_name_and_append_new_names_in_order():
     base = [{"name": "a", "v": 1, "w": 1}, {"name": "b", "v": 2}]
     override = [{"name": "c", "v": 3}, {"name": "a", "v": 10}, {"name": "d", "v": 4}]
-    assert deep_merge(base, override) == [
+    assert merged(base, override) == [
         {"name": "a", "v": 10, "w": 1},
         {"name": "b", "v": 2},
         {"name": "c", "v": 3},
@@ -73,7 +86,7 @@ def test_named_lists_merge_by_name_and_append_new_names_in_order():
 def test_named_items_merge_deeply():
     base = [{"name": "erbil", "personnel": {"advisers": 100, "trainers": 50}}]
     override = [{"name": "erbil", "personnel": {"trainers": 10}}]
-    assert deep_merge(base, override) == [
+    assert merged(base, override) == [
         {"name": "erbil", "personnel": {"advisers": 100, "trainers": 10}}
     ]
 
@@ -94,7 +107,7 @@ def test_named_items_merge_deeply():
     ],
 )
 def test_other_values_are_replaced(base, override):
-    assert deep_merge(base, override) == override
+    assert merged(base, override) == override
 
 
 def test_extends_merges_parents_in_order_then_the_file(tmp_path):
@@ -153,7 +166,7 @@ def test_baseline_merges_its_config_files():
 
 
 def test_set_names_list_items_by_name():
-    data, positions = load_raw(BASELINE, ["forces.sites.erbil.personnel.trainers=10"])
+    data, positions = load_raw(BASELINE, "forces.sites.erbil.personnel.trainers=10")
     assert _site(data, "erbil")["personnel"]["trainers"] == 10
     assert _site(data, "erbil")["personnel"]["advisers"] == 100  # the rest is kept
     assert str(positions[("forces", "sites", "erbil", "personnel", "trainers")]) == (
@@ -166,9 +179,9 @@ def test_set_names_list_items_by_name():
 
 def test_set_names_list_items_by_index():
     index = [s["name"] for s in load_raw(BASELINE)[0]["forces"]["sites"]].index("erbil")
-    data, _ = load_raw(BASELINE, [f"forces.sites.{index}.personnel.trainers=11"])
+    data, _ = load_raw(BASELINE, f"forces.sites.{index}.personnel.trainers=11")
     assert _site(data, "erbil")["personnel"]["trainers"] == 11
-    data, _ = load_raw(BASELINE, ["forces.roles.0=mentors", "forces.lift.1.lifts_per_day=3"])
+    data, _ = load_raw(BASELINE, "forces.roles.0=mentors", "forces.lift.1.lifts_per_day=3")
     assert data["forces"]["roles"][0] == "mentors"
     assert data["forces"]["lift"][1]["lifts_per_day"] == 3
 
@@ -195,7 +208,7 @@ def test_set_names_list_items_by_index():
     ],
 )
 def test_set_values_are_parsed_as_yaml(expression, path, value):
-    data, _ = load_raw(BASELINE, [expression])
+    data, _ = load_raw(BASELINE, expression)
     node = data
     for part in path:
         node = node[part]
@@ -204,7 +217,7 @@ def test_set_values_are_parsed_as_yaml(expression, path, value):
 
 
 def test_set_applies_after_extends_and_in_order():
-    data, _ = load_raw(BASELINE, ["run.seed=1", "run.seed=2"])
+    data, _ = load_raw(BASELINE, "run.seed=1", "run.seed=2")
     assert data["run"]["seed"] == 2
 
 
@@ -219,7 +232,7 @@ def test_set_replaces_a_whole_item_and_forgets_its_old_lines():
 
 def test_set_does_not_change_the_files(tmp_path):
     first = load_raw(BASELINE)[0]
-    load_raw(BASELINE, ["forces.sites.erbil.personnel.trainers=10"])
+    load_raw(BASELINE, "forces.sites.erbil.personnel.trainers=10")
     assert load_raw(BASELINE)[0] == first
 
 
@@ -277,7 +290,7 @@ def test_numbers_are_strict_but_an_integer_is_a_number():
 
 def test_set_refuses_a_duplicate_key_instead_of_keeping_the_last():
     with pytest.raises(ScenarioError) as caught:
-        load_raw(BASELINE, ["metadata={name: a, name: b}"])
+        load_raw(BASELINE, "metadata={name: a, name: b}")
     [problem] = caught.value.problems
     assert problem.path == ("metadata", "name") and problem.message == "duplicate key"
 

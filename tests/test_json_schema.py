@@ -22,8 +22,9 @@ from click.testing import CliRunner
 from sim.cli import main
 from sim.config.errors import ScenarioError
 from sim.config.json_schema import scenario_file_schema, sweep_file_schema
-from sim.config.load import file_kind, load_raw, load_scenario
-from sim.experiment.sweep import load_sweep
+from sim.config.load import file_kind, load_scenario
+from sim.config.raw import RawScenario
+from sim.experiment.sweep_plan import read_sweep
 
 ROOT = Path(__file__).resolve().parent.parent
 BASELINE = ROOT / "scenarios" / "baseline.yaml"
@@ -166,7 +167,7 @@ def test_shipped_sweep_file_matches_the_schema(path, sweep_validator):
 )
 def test_merged_scenario_matches_the_schema(path, scenario_validator):
     """A whole scenario is one more partial file: the merged data fits too."""
-    assert _messages(scenario_validator, _json(load_raw(path)[0])) == []
+    assert _messages(scenario_validator, _json(RawScenario.from_file(path).to_dict())) == []
 
 
 # -- partial scenario files: the schema agrees with the loader ------------------------------------
@@ -350,7 +351,7 @@ SWEEP_MISTAKES = {
 def test_a_sampled_sweep_fits_the_schema_and_the_loader(tmp_path, sweep_validator):
     path = tmp_path / "sweep.yaml"
     path.write_text(yaml.safe_dump({"sweep": SWEEP}), encoding="utf-8")
-    load_sweep(path)
+    read_sweep(path)
     assert _messages(sweep_validator, {"sweep": SWEEP}) == []
 
 
@@ -361,7 +362,7 @@ def test_sweep_mistake_is_caught_by_the_schema_and_the_loader(
     path = tmp_path / "sweep.yaml"
     path.write_text(yaml.safe_dump(data), encoding="utf-8")
     with pytest.raises(ScenarioError):
-        load_sweep(path)
+        read_sweep(path)
     messages = _messages(sweep_validator, data)
     assert any(expected in m for m in messages), messages
 

@@ -11,6 +11,7 @@ through the same bounds.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +33,7 @@ _STR = "tag:yaml.org,2002:str"
 
 def item_key(item: Any, index: int) -> str | int:
     """How a list item is named in a path: its ``name`` if it has one, else its index."""
-    if isinstance(item, dict) and isinstance(item.get("name"), str):
+    if isinstance(item, Mapping) and isinstance(item.get("name"), str):
         return item["name"]
     return index
 

@@ -7,7 +7,6 @@ problem and its sampling apart from execution.
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 from dataclasses import dataclass
@@ -17,53 +16,59 @@ from typing import Any
 import pandas as pd
 from pydantic import ValidationError
 
-from sim.config.errors import Omitted, Position, Problem, ScenarioError
-from sim.config.load import apply_override, config_hash, load_raw, load_scenario, validate_data
+from sim.config.errors import Omitted, Position, Problem, ScenarioError, position_of
+from sim.config.load import config_hash
 from sim.config.pydantic_errors import problems_from_validation
+from sim.config.raw import RawScenario
 from sim.config.schema import Scenario
 from sim.config.schema.sweep import Sweep, SweepFile
 from sim.config.yaml_source import read_yaml
 from sim.experiment.designs import design_points
 
 
-def load_sweep(path: str | Path) -> Sweep:
-    """Read and validate a sweep file; problems name the file, line and key."""
+def read_sweep(path: str | Path) -> tuple[Sweep, dict[str, Position]]:
+    """Read and validate a sweep file (problems name the file, line and key), and where it
+    names each parameter's path: problems with a parameter's values are shown there."""
     path = Path(path)
     if not path.is_file():
         what = "a folder, not a sweep file" if path.is_dir() else "file not found"
         raise ScenarioError([Problem(Position(str(path)), (), what)])
     data, positions = read_yaml(path, str(path))
     try:
-        return SweepFile.model_validate(data).sweep
+        sweep = SweepFile.model_validate(data).sweep
     except ValidationError as exc:
         raise ScenarioError(
             problems_from_validation(exc, data, positions, Position(str(path)), SweepFile)
         ) from None
+    key = ("sweep", "parameters")
+    named = {
+        p.path: position_of((*key, i, "path"), positions, Position(str(path)))
+        for i, p in enumerate(sweep.parameters)
+    }
+    return sweep, named
 
 
-def _override(path: str, value: Any) -> str:
-    return f"{path}={json.dumps(value) if not isinstance(value, str) else value}"
-
-
-def point_scenarios(sweep: Sweep, base: Path, points: pd.DataFrame) -> dict[int, Scenario]:
-    """The validated scenario of every point. Problems are reported together, each once
-    with the design points it affects (a typo in a path is one problem, not one a point)."""
-    raw, raw_positions = load_raw(base)  # read the files once, not once per point
+def point_scenarios(
+    sweep: Sweep, base: RawScenario, points: pd.DataFrame, named: dict[str, Position]
+) -> dict[int, Scenario]:
+    """The validated scenario of every point: a copy of the base with the point's values
+    set as the sweep file gives them (typed, not read again as YAML text). Problems are
+    reported together, each once with the design points it affects (a typo in a path is one
+    problem, not one a point), at the line of the sweep file that names the parameter."""
     scenarios: dict[int, Scenario] = {}
     affected: dict[Problem, list[int]] = {}
     names = [p.path for p in sweep.parameters]
     for row in points.itertuples(index=False):
         values = dict(zip(["point", *names], row, strict=True))
-        overrides = [_override(name, _plain(values[name])) for name in names]
-        data, positions = copy.deepcopy(raw), dict(raw_positions)
+        point = base.copy()
         try:
-            for expression in overrides:
-                apply_override(data, expression, positions)
-            scenarios[values["point"]] = validate_data(data, positions, Position(str(base)))
+            for name in names:
+                point.override(name, _plain(values[name]), named[name])
+            scenarios[values["point"]] = point.validate()
         except ScenarioError as exc:
             for problem in exc.problems:
                 if not isinstance(problem, Omitted):
-                    affected.setdefault(_pointless(problem), []).append(values["point"])
+                    affected.setdefault(problem, []).append(values["point"])
     if affected:
         raise ScenarioError(
             [
@@ -72,15 +77,6 @@ def point_scenarios(sweep: Sweep, base: Path, points: pd.DataFrame) -> dict[int,
             ]
         )
     return scenarios
-
-
-def _pointless(problem: Problem) -> Problem:
-    """The problem without its point's value (``--set a.b=…``), so points group together."""
-    source = problem.position.source
-    if source.startswith("--set ") and "=" in source:
-        where = Position(source.split("=", 1)[0] + "=…")
-        return Problem(where, problem.path, problem.message)
-    return problem
 
 
 def _points(found: list[int], total: int) -> str:
@@ -116,7 +112,7 @@ class SweepPlan:
 def plan_sweep(path: str | Path) -> SweepPlan:
     """Read a sweep file, find and validate its base scenario and every design point, as
     ``run_sweep`` does before running and ``withdrawal-sim validate`` without running."""
-    sweep = load_sweep(path)
+    sweep, named = read_sweep(path)
     at, key = Position(str(path)), ("sweep", "scenario")
     try:
         base_path = (Path(path).parent / sweep.scenario).resolve()
@@ -124,6 +120,7 @@ def plan_sweep(path: str | Path) -> SweepPlan:
         raise ScenarioError([Problem(at, key, f"cannot resolve: {exc}")]) from None
     if not base_path.is_file():
         raise ScenarioError([Problem(at, key, f"base scenario not found: {base_path}")])
-    base = load_scenario(base_path)
+    raw = RawScenario.from_file(base_path)  # read once for the base and every point
+    base = raw.validate()
     points = design_points(sweep)
-    return SweepPlan(sweep, base_path, base, points, point_scenarios(sweep, base_path, points))
+    return SweepPlan(sweep, base_path, base, points, point_scenarios(sweep, raw, points, named))

@@ -1,0 +1,86 @@
+"""Finding a key of a scenario's data by its path, as ``--set`` and sweeps address it.
+
+A path is dotted text (``forces.sites.erbil.personnel.trainers``) or a sequence of keys (for
+keys with a dot, or indices given as numbers). List items are found by their ``name`` or
+by index, and are named by their ``name`` in the path returned, as in every position and
+problem. A step that finds nothing is a problem that says what there is instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sim.config.errors import Position, Problem, ScenarioError, clip, dotted, suggestion
+from sim.config.yaml_source import item_key
+
+Step = str | int
+KeyPath = str | Sequence[Step]
+
+
+def keys_of(path: KeyPath, where: Position) -> tuple[Step, ...]:
+    """The keys of ``path``; an empty key is a problem at ``where``."""
+    keys = tuple(path.split(".")) if isinstance(path, str) else tuple(path)
+    if not keys or "" in keys:
+        text = path if isinstance(path, str) else dotted(keys)
+        raise ScenarioError([Problem(where, (), f"empty key in '{clip(text, 80)}'")])
+    return keys
+
+
+Walked = tuple[list[Any], list[Step], list[Step]]
+
+
+def walk(data: Any, keys: tuple[Step, ...], where: Position) -> Walked:
+    """The mappings and lists along ``keys`` (the last is where the value goes), the key or
+    index to take in each, and the path so far with list items by name. Every key must exist
+    except the last one of a mapping (which is then added)."""
+    nodes: list[Any] = []
+    steps: list[Step] = []
+    named: list[Step] = []
+    node = data
+    for depth, key in enumerate(keys):
+        last = depth == len(keys) - 1
+        if isinstance(node, dict):
+            if not last and key not in node:
+                hint = suggestion(str(key), [k for k in node if isinstance(k, str)])
+                raise ScenarioError(
+                    [Problem(where, (*named, key), f"no such key in the scenario{hint}")]
+                )
+            step, name = key, key
+        elif isinstance(node, list):
+            index = _list_index(node, key)
+            if index is None:
+                raise ScenarioError([Problem(where, (*named, key), _no_item(node, key))])
+            step, name = index, item_key(node[index], index)
+        else:
+            kind = type(node).__name__
+            article = "an" if kind[0] in "aeiou" else "a"
+            raise ScenarioError(
+                [Problem(where, tuple(named), f"is {article} {kind}, not a mapping or a list")]
+            )
+        nodes.append(node)
+        steps.append(step)
+        named.append(name)
+        if not last:
+            node = node[step]
+    return nodes, steps, named
+
+
+def _list_index(items: list[Any], key: Step) -> int | None:
+    for index, item in enumerate(items):
+        if item_key(item, index) == key:
+            return index
+    if isinstance(key, str) and key.isdigit() and int(key) < len(items):
+        return int(key)
+    if isinstance(key, int) and 0 <= key < len(items):
+        return key
+    return None
+
+
+def _no_item(items: list[Any], key: Step) -> str:
+    if items and all(isinstance(item_key(item, i), str) for i, item in enumerate(items)):
+        names = ", ".join(str(item_key(item, i)) for i, item in enumerate(items))
+        return f"no list item '{key}'{suggestion(str(key), names.split(', '))} (items: {names})"
+    if not items:
+        return f"no list item '{key}' (the list is empty)"
+    return f"no list item '{key}' (use an index from 0 to {len(items) - 1})"
