@@ -33,7 +33,7 @@ from sim.model.posture import Posture
 from sim.model.processes import ThreatProcesses
 from sim.model.results import Results
 from sim.model.signals import Signals
-from sim.recorder import ForcesRecorder, RecordTimes, SectorRecorder
+from sim.model.recorder import ForcesRecorder, RecordTimes, SectorRecorder
 from sim.streams import Streams
 from sim.tables import Columns, to_frames
 
