@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -62,7 +63,7 @@ class BufferedDraws:
         # uniform(): one U(0, 1) draw, strictly inside (0, 1)
         self.uniform = itertools.chain.from_iterable(self._blocks()).__next__
 
-    def _blocks(self):
+    def _blocks(self) -> Iterator[list[float]]:
         while True:
             # random() gives k / 2**53 with k in [0, 2**53); moving the single value 0 to
             # 2**-54 keeps every draw strictly inside (0, 1), so log(u) and inverse CDFs are

@@ -13,10 +13,70 @@ import pytest
 
 from sim.config.load import load_scenario
 from sim.experiment.store import RunStore
-from sim.model.world import simulate_columns
-from sim.tables import KPI_COLUMNS, TABLES, Labels, to_arrow, to_frames
+from sim.model.results import Results, SchemaMismatch
+from sim.model.world import World, simulate_columns
+from sim.tables import KPI_COLUMNS, SCHEMA, TABLES, Labels, to_arrow, to_frames
 
 BASELINE = Path(__file__).resolve().parents[1] / "scenarios" / "baseline.yaml"
+REPOSITIONING = BASELINE.with_name("repositioning.yaml")
+
+
+def dtype_of(values: np.ndarray | Labels) -> str:
+    """The schema's name for a column's type (``str`` for names)."""
+    return "str" if isinstance(values, Labels) else str(values.dtype)
+
+
+def schema_problems(part: str, table: str, columns: dict) -> list[str]:
+    """How a part's table differs from ``sim.tables.SCHEMA`` (``Results`` adds the
+    ``replication`` column of every table, so no part makes it)."""
+    declared = {c: col.dtype for c, col in SCHEMA[table].items() if c != "replication"}
+    produced = {c: dtype_of(v) for c, v in columns.items()}
+    return (
+        [f"{part} makes {table}.{c}, not in sim.tables" for c in produced if c not in declared]
+        + [
+            f"sim.tables has {table}.{c}, {part} does not make it"
+            for c in declared
+            if c not in produced
+        ]
+        + [
+            f"{part} makes {table}.{c} as {produced[c]}, sim.tables says {declared[c]}"
+            for c in declared
+            if c in produced and produced[c] != declared[c]
+        ]
+    )
+
+
+@pytest.mark.parametrize("path", [BASELINE, REPOSITIONING])
+def test_every_part_records_what_the_schema_declares(path):
+    # each table has one owner, which makes exactly the schema's columns with its dtypes
+    world = World(load_scenario(path), 0, 3)
+    world.env.run(until=world.scenario.horizon_days)
+    results = Results(0, 3)
+    problems, owners, kpis = [], {}, set()
+    for part in world.recording:
+        before, known = set(results.tables), set(results.kpis)
+        part.record(results)
+        for table in set(results.tables) - before:
+            owners[table] = type(part).__name__
+            problems += schema_problems(owners[table], table, results.tables[table])
+        kpis |= {k for k in set(results.kpis) - known if not k.startswith("complete_day_")}
+    assert problems == []
+    assert set(owners) == set(SCHEMA), f"tables nobody records: {set(SCHEMA) - set(owners)}"
+    assert kpis | {"replication", "seed"} == set(KPI_COLUMNS)
+    assert results.kpis.keys() - set(KPI_COLUMNS) == {
+        f"complete_day_{p.name}" for p in world.scenario.forces.phases
+    }
+
+
+def test_a_column_missing_from_the_schema_is_named():
+    results = Results(0, 1)
+    columns = simulate_columns(load_scenario(BASELINE), 0, 1)
+    for name in TABLES:
+        results.add_table(name, {c: v for c, v in columns[name].items() if c != "replication"})
+    results.tables["incidents"]["distance_km"] = np.zeros(len(columns["incidents"]["day"]))
+    del results.tables["incidents"]["severity"]
+    with pytest.raises(SchemaMismatch, match=r"'incidents'.*\['distance_km'\].*\['severity'\]"):
+        results.columns()
 
 
 def test_labels_of_strings_round_trip():

@@ -48,6 +48,14 @@ def presence_factor(spec: PresenceFactor | None, personnel: float) -> float:
     return 1.0 + spec.effect * (1.0 - min(1.0, personnel / spec.reference_personnel))
 
 
+def coordination_level(
+    partners: dict[str, float], levels: dict[str, StepFunction], day: float
+) -> float:
+    """Σ_p w_{s,p} L_p(t): a sector's weighted coordination level (partners without a level
+    schedule are ignored)."""
+    return sum(w * levels[p](day) for p, w in partners.items() if p in levels)
+
+
 @dataclass(slots=True)
 class Presence:
     """The two presence factors: live floats during the run, arrays over the record times."""
@@ -70,20 +78,17 @@ class RateModulation:
         if self.capacity:
             self.cap_t0 = to_day(cap.plan_start, start)
             self.cap_t1 = to_day(cap.plan_end, start)
-        self.partner_levels = {
+        levels = {
             name: StepFunction(steps, start) for name, steps in spec.coordination.levels.items()
         }
-        self.sector_partners = [
-            [(self.partner_levels[p], w) for p, w in s.partners.items() if p in self.partner_levels]
-            for s in sectors
-        ]
         # every partner level is constant between these days, and so is all built on them
-        self.breaks = sorted({0.0, *(d for f in self.partner_levels.values() for d in f.days)})
-        self.coordination = [
+        self.breaks = sorted({0.0, *(d for f in levels.values() for d in f.days)})
+        self.coordination = [  # Σ_p w_{s,p} L_p(t), read by detection too
             StepFunction.from_points(
-                self.breaks, [self._coordination_level(s, day) for day in self.breaks]
+                self.breaks,
+                [coordination_level(sector.partners, levels, day) for day in self.breaks],
             )
-            for s in range(len(sectors))
+            for sector in sectors
         ]
         self.sector_steps = self._sector_steps(spec, sectors)
         self.live = Presence(*self._presence_now())
@@ -131,11 +136,6 @@ class RateModulation:
         return m.where(
             day <= self.cap_t0, cap.start_level, m.where(day >= self.cap_t1, cap.end_level, inside)
         )
-
-    def _coordination_level(self, sector: int, day: float) -> float:
-        """Σ_p w_{s,p} L_p(t): the sector's weighted coordination level (``coordination``
-        holds it as a step function for each sector)."""
-        return sum(w * level(day) for level, w in self.sector_partners[sector])
 
     def factor(self, m: Ops, sector: int, presence: Presence, day: Values) -> Values:
         """M_s(day) given the presence factors then."""

@@ -13,7 +13,7 @@ from sim.config.schema import Forces
 class Posture:
     """Personnel by site and role; conserved by construction."""
 
-    def __init__(self, forces: Forces) -> None:
+    def __init__(self, *, forces: Forces) -> None:
         self.sites = [site.name for site in forces.sites]
         self.roles = list(forces.roles)
         self.site_index = {name: i for i, name in enumerate(self.sites)}

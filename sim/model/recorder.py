@@ -82,7 +82,9 @@ class RecordGrid:
         return first, stop
 
 
-def spells(change_days: np.ndarray, states: np.ndarray, horizon: float):
+def spells(
+    change_days: np.ndarray, states: np.ndarray, horizon: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Maximal intervals ``[start, end)`` over which each column of ``states`` is constant.
 
     ``states[k]`` holds from ``change_days[k]`` (the first from day 0) until the next change;
@@ -243,7 +245,7 @@ class SectorRecorder:
         flat = bucket * n_s + incidents["sector"].codes  # codes are indices of the sectors
         size = n_i * n_s
 
-        def count(mask=None, weights=None) -> np.ndarray:
+        def count(mask: np.ndarray | None = None, weights: np.ndarray | None = None) -> np.ndarray:
             keep = flat if mask is None else flat[mask]
             kept = None if weights is None else (weights if mask is None else weights[mask])
             return np.bincount(keep, weights=kept, minlength=size)[:size]

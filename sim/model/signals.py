@@ -10,11 +10,12 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 from collections import deque
+from collections.abc import Sequence
 
 import numpy as np
 
 from sim.clock import to_day
-from sim.config.schema import IncidentSignal, ScheduledSignal
+from sim.config.schema import IncidentSignal, ScheduledSignal, Step
 
 
 class StepFunction:
@@ -22,7 +23,7 @@ class StepFunction:
 
     __slots__ = ("_padded", "days", "values")
 
-    def __init__(self, steps, start: dt.date) -> None:
+    def __init__(self, steps: Sequence[Step], start: dt.date) -> None:
         self.days = [to_day(step.date, start) for step in steps]
         self.values = [step.value for step in steps]
         self._padded = self.values[:1] + self.values  # the first value holds before its day
@@ -78,7 +79,9 @@ class TrailingCount:
 class Signals:
     """All named signals of a scenario."""
 
-    def __init__(self, specs: dict[str, IncidentSignal | ScheduledSignal], start: dt.date) -> None:
+    def __init__(
+        self, *, specs: dict[str, IncidentSignal | ScheduledSignal], start: dt.date
+    ) -> None:
         self.counters = {
             name: TrailingCount(spec) for name, spec in specs.items() if spec.kind == "incidents"
         }

@@ -24,16 +24,16 @@ from typing import TYPE_CHECKING
 
 import simpy
 
-from sim.config.schema import Scenario
+from sim.config.schema import Forces, Scenario
 from sim.model.border import BorderResponse
 from sim.model.drawdown import Drawdown
 from sim.model.lift import Lift, OrderBook
 from sim.model.modulation import RateModulation
 from sim.model.posture import Posture
 from sim.model.processes import ThreatProcesses
-from sim.model.results import Results
-from sim.model.signals import Signals
 from sim.model.recorder import ForcesRecorder, RecordTimes, SectorRecorder
+from sim.model.results import Recording, Results
+from sim.model.signals import Signals
 from sim.streams import Streams
 from sim.tables import Columns, to_frames
 
@@ -48,15 +48,38 @@ class World:
         self.scenario = scenario
         self.replication = replication
         self.root_seed = root_seed
-        self.env = env = simpy.Environment()
+        self.env = simpy.Environment()
         streams = Streams(root_seed, replication)
         start = scenario.clock.start_date
-        forces = scenario.forces
         self.times = RecordTimes.every(
             scenario.clock.record_interval_days, scenario.horizon_days, start
         )
-        self.posture = posture = Posture(forces)
-        self.signals = Signals(scenario.signals, start)
+        self._build_forces(scenario.forces, streams)
+        self._build_threats(streams)
+        self.forces_recorder = ForcesRecorder(
+            times=self.times, forces=scenario.forces, posture=self.posture
+        )
+        self.sector_recorder = SectorRecorder(
+            times=self.times,
+            sectors=scenario.border.sectors,
+            states=self.border.sectors,
+            intensity=self.threats,
+        )
+        # the border before the sector recorder: the daily series count the incidents
+        self.recording: tuple[Recording, ...] = (
+            self.forces_recorder,
+            self.lift,
+            self.drawdown,
+            self.border,
+            self.sector_recorder,
+        )
+        self._connect()
+        self._start()
+
+    def _build_forces(self, forces: Forces, streams: Streams) -> None:
+        start, env = self.scenario.clock.start_date, self.env
+        self.posture = posture = Posture(forces=forces)
+        self.signals = Signals(specs=self.scenario.signals, start=start)
         self.book = OrderBook(env=env, posture=posture)
         self.lift = Lift(
             env=env,
@@ -74,14 +97,21 @@ class World:
             book=self.book,
             signals=self.signals,
         )
+
+    def _build_threats(self, streams: Streams) -> None:
+        scenario, env = self.scenario, self.env
         self.modulation = RateModulation(
             spec=scenario.threats.modulation,
             sectors=scenario.border.sectors,
-            start=start,
-            posture=posture,
+            start=scenario.clock.start_date,
+            posture=self.posture,
         )
         self.border = BorderResponse(
-            scenario=scenario, env=env, posture=posture, modulation=self.modulation, streams=streams
+            scenario=scenario,
+            env=env,
+            posture=self.posture,
+            modulation=self.modulation,
+            streams=streams,
         )
         self.threats = ThreatProcesses(
             scenario=scenario,
@@ -90,15 +120,6 @@ class World:
             sink=self.border,
             streams=streams,
         )
-        self.forces_recorder = ForcesRecorder(times=self.times, forces=forces, posture=posture)
-        self.sector_recorder = SectorRecorder(
-            times=self.times,
-            sectors=scenario.border.sectors,
-            states=self.border.sectors,
-            intensity=self.threats,
-        )
-        self._connect()
-        self._start()
 
     def _connect(self) -> None:
         self.lift.forces_changed.connect(self.forces_recorder.forces_changed)
@@ -118,14 +139,7 @@ class World:
         """Run to the horizon; return the tables as columns (see ``sim.tables``)."""
         self.env.run(until=self.scenario.horizon_days)
         results = Results(self.replication, self.root_seed)
-        # the border before the sector recorder: the daily series count the incidents
-        for part in (
-            self.forces_recorder,
-            self.lift,
-            self.drawdown,
-            self.border,
-            self.sector_recorder,
-        ):
+        for part in self.recording:
             part.record(results)
         return results.columns()
 
