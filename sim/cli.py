@@ -14,10 +14,15 @@ import time
 from collections.abc import Callable
 from functools import wraps
 from importlib import metadata
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from sim.config.limits import MAX_JOBS, MAX_REPLICATIONS, MAX_SEED
+
+if TYPE_CHECKING:
+    from sim.experiment.manifest import RunManifest
 
 STARTED = time.perf_counter()  # "in all" counts from here: the interpreter is up
 
@@ -125,20 +130,20 @@ def _terminated(signum: int, frame: object) -> None:
 
 
 def _executor_options(command: Callable) -> Callable:
-    """--executor, --jobs and --scheduler, shared by every command that runs replications.
-
-    As soon as they are parsed, the workers start importing the model (``warm_up``), while
-    this process imports its own modules and reads the input.
-    """
+    """--executor, --jobs and --scheduler, shared by every command that runs replications:
+    the command receives them as one ``Executor``, and enters it first thing, so that the
+    workers start importing the model while this process imports its own modules and reads
+    the input."""
 
     @wraps(command)
-    def warmed(*args, **kwargs):
-        from sim.experiment.executors import default_jobs, warm_up
+    def with_executor(*args, executor: str, jobs: int | None, scheduler: str | None, **kwargs):
+        from sim.experiment.executors import Executor
 
+        if scheduler and executor != "dask":
+            raise click.UsageError("--scheduler goes with --executor dask")
         signal.signal(signal.SIGTERM, _terminated)
         signal.signal(signal.SIGINT, _interrupted)
-        warm_up(kwargs["executor"], kwargs["jobs"] or default_jobs(), kwargs["scheduler"])
-        return command(*args, **kwargs)
+        return command(*args, executor=Executor(executor, jobs, scheduler), **kwargs)
 
     options = [
         click.option(
@@ -162,8 +167,8 @@ def _executor_options(command: Callable) -> Callable:
         ),
     ]
     for option in reversed(options):
-        warmed = option(warmed)
-    return warmed
+        with_executor = option(with_executor)
+    return with_executor
 
 
 class _Commands(click.Group):
@@ -252,8 +257,6 @@ def run(
     out,
     overrides,
     executor,
-    jobs,
-    scheduler,
     resume,
     allow_code_change,
     target_ci,
@@ -268,48 +271,61 @@ def run(
       withdrawal-sim run scenarios/baseline.yaml -n 100 --seed 1 --jobs 2
       withdrawal-sim run scenarios/baseline.yaml --set forces.lift.airlift.lifts_per_day=2
     """
-    from sim.experiment.runner import run_experiment
+    with executor:  # first: the workers import the model while this process reads
+        from sim.experiment.runner import run_experiment
 
-    if scheduler and executor != "dask":
-        raise click.UsageError("--scheduler goes with --executor dask")
-    run_dir = run_experiment(
-        scenario,
-        replications,
-        seed,
-        executor=executor,
-        jobs=jobs,
-        scheduler=scheduler,
-        out=out,
-        overrides=overrides,
-        resume=resume,
-        allow_code_change=allow_code_change,
-        target_ci=_parse_targets(target_ci),
-        max_replications=max_replications,
-        progress=False if quiet else None,
-        plots=not no_plots,
-    )
+        run_dir = run_experiment(
+            scenario,
+            replications,
+            seed,
+            executor=executor,
+            out=out,
+            overrides=overrides,
+            resume=resume,
+            allow_code_change=allow_code_change,
+            target_ci=_parse_targets(target_ci),
+            max_replications=max_replications,
+            progress=False if quiet else None,
+        )
     from sim.experiment.manifest import read_manifest
 
-    m = read_manifest(run_dir, "run")
-    last = m["sessions"][-1]
-    for line in last["repaired"]:  # always said: results were damaged
+    manifest = read_manifest(run_dir, "run")
+    session = manifest.sessions[-1]
+    for line in session.repaired:  # always said: results were damaged
         click.echo(f"repaired: {line}", err=True)
+    drawing = None
+    if not no_plots and not session.changed_nothing:
+        drawing = _draw_run_figures(run_dir, quiet)
     if not quiet:
-        if last["kind"] == "resume" and not last["replications_run"] and not last["repaired"]:
-            click.echo(
-                f"{m['scenario']}: nothing to do, the run is complete "
-                f"({m['completed_replications']} replications, seed {m['root_seed']}) -> {run_dir}"
-            )
-            return
-        figures = last.get("figure_seconds")
-        timing = f"{last['seconds']:.1f} s running" + (
-            f", {figures:.1f} s drawing" if figures is not None else ""
+        click.echo(_run_summary(run_dir, manifest, drawing))
+
+
+def _draw_run_figures(run_dir: Path, quiet: bool) -> float:
+    """Draw a run's figures into its folder; the seconds it took."""
+    if not quiet and sys.stderr.isatty():
+        click.echo("drawing figures ...", err=True)
+    began = time.perf_counter()
+    from sim.analysis.figures import run_figures
+
+    run_figures(run_dir)
+    return time.perf_counter() - began
+
+
+def _run_summary(run_dir: Path, manifest: RunManifest, drawing: float | None) -> str:
+    """One line on what the run did, with its timings."""
+    m, session = manifest, manifest.sessions[-1]
+    if session.changed_nothing:
+        return (
+            f"{m.scenario}: nothing to do, the run is complete "
+            f"({m.completed_replications} replications, seed {m.root_seed}) -> {run_dir}"
         )
-        click.echo(
-            f"{m['scenario']}: {m['completed_replications']} replications, seed "
-            f"{m['root_seed']} ({m['stop_reason']}): {timing}, "
-            f"{time.perf_counter() - STARTED:.1f} s in all -> {run_dir}"
-        )
+    timing = f"{session.seconds:.1f} s running"
+    if drawing is not None:
+        timing += f", {drawing:.1f} s drawing"
+    return (
+        f"{m.scenario}: {m.completed_replications} replications, seed {m.root_seed} "
+        f"({m.stop_reason}): {timing}, {time.perf_counter() - STARTED:.1f} s in all -> {run_dir}"
+    )
 
 
 @main.command()
@@ -359,8 +375,6 @@ def report(runs, out) -> None:
     Example:
       withdrawal-sim report results/baseline/RUN --out baseline.html
     """
-    from pathlib import Path
-
     from sim.analysis.report import report as write_report
 
     path = write_report(list(runs), out or Path(runs[0]) / "report.html")
@@ -402,8 +416,6 @@ def sweep(
     replications,
     out,
     executor,
-    jobs,
-    scheduler,
     resume,
     allow_code_change,
     kpis,
@@ -416,23 +428,22 @@ def sweep(
       withdrawal-sim sweep scenarios/sweeps/residual_trainers.yaml -n 20
       withdrawal-sim sweep scenarios/sweeps/threat_sobol.yaml --kpi incidents
     """
-    from sim.experiment.sweep import run_sweep
+    with executor:  # first: the workers import the model while this process plans
+        _check_kpis(kpis)  # before the sweep runs, not after
+        from sim.experiment.sweep import run_sweep
 
-    _check_kpis(kpis)  # before the sweep runs, not after
-    sweep_dir = run_sweep(
-        sweep_file,
-        replications,
-        executor=executor,
-        jobs=jobs,
-        scheduler=scheduler,
-        out=out,
-        resume=resume,
-        allow_code_change=allow_code_change,
-        progress=False if quiet else None,
-    )
+        sweep_dir = run_sweep(
+            sweep_file,
+            replications,
+            executor=executor,
+            out=out,
+            resume=resume,
+            allow_code_change=allow_code_change,
+            progress=False if quiet else None,
+        )
     from sim.experiment.manifest import read_manifest
 
-    for line in read_manifest(sweep_dir, "sweep")["sessions"][-1]["repaired"]:
+    for line in read_manifest(sweep_dir, "sweep").sessions[-1].repaired:
         click.echo(f"repaired: {line}", err=True)  # always said: results were damaged
     from sim.analysis.sensitivity import analyse_sweep  # scipy, SALib: only once it ran
 

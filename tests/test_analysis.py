@@ -33,7 +33,7 @@ def runs(tmp_path_factory):
     def run(label, overrides, seed):
         scenario = sim.load_scenario(BASELINE, [*SHORT, f"metadata.name={label}", *overrides])
         return sim.run_experiment(
-            scenario, 5, seed, out=root / label, executor="serial", progress=False, plots=False
+            scenario, 5, seed, out=root / label, executor="serial", progress=False
         )
 
     return {
@@ -156,7 +156,7 @@ def test_report_is_one_self_contained_html_file(runs, tmp_path):
     assert "Comparison against base" in page
     assert "KPIs (mean with 95% confidence interval)" in page and ">incidents<" in page
     assert len(re.findall(r'src="data:image/png;base64,', page)) == 3 + 2 * 2
-    assert "config_hash" in page and sim.load_results(runs["base"]).manifest["config_hash"] in page
+    assert "config_hash" in page and sim.load_results(runs["base"]).manifest.config_hash in page
     assert not re.search(r'src="(?!data:)', page), "no external resources"
 
 
@@ -190,7 +190,7 @@ def triggered(tmp_path_factory):
     )
     out = tmp_path_factory.mktemp("triggered") / "run"
     return sim.run_experiment(
-        scenario, 3, 7, out=out, executor="serial", progress=False, plots=False
+        scenario, 3, 7, out=out, executor="serial", progress=False
     )
 
 

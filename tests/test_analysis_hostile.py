@@ -21,6 +21,7 @@ from bounded import run_cli
 
 import sim
 from sim.analysis import report as report_module
+from sim.experiment.errors import RunError
 
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE = ROOT / "scenarios" / "baseline.yaml"
@@ -314,7 +315,7 @@ def test_report_makes_no_file_from_a_name_that_got_through(made, tmp_path, monke
     escaping = tmp_path / "escape"
     escaping.mkdir()
     run = sim.load_results(made / "base")
-    run.manifest["scenario"] = "../" * 12 + str((escaping / "x").relative_to("/"))
+    run.manifest.scenario = "../" * 12 + str((escaping / "x").relative_to("/"))
     monkeypatch.setattr(report_module, "load_runs", lambda dirs, tables: [run])
     out = tmp_path / "out" / "report.html"
     report_module.report([made / "base"], out)
@@ -333,12 +334,19 @@ def test_a_report_replaces_a_previous_report_in_the_run_folder(made, tmp_path):
     assert {k: v for k, v in after.items() if k != "report.html"} == before
 
 
-def test_free_form_manifest_fields_of_any_type_are_shown_not_trusted(made, tmp_path):
-    """Free text in the manifest (a description of any type, package names) is only shown,
-    escaped."""
+def test_free_text_in_the_manifest_is_shown_escaped_and_other_types_refused(made, tmp_path):
+    """Free text in the manifest (a description, package names) is only shown, escaped; a
+    manifest where it is not text is refused in one line."""
     run = tmp_path / "run"
     shutil.copytree(made / "base", run)
-    _manifest(_set({"<b>": [1]}, "versions"), "run")(tmp_path)
-    _manifest(_set(5, "description"), "run")(tmp_path)
+    _manifest(_set({"<b>": "<i>1</i>"}, "versions"), "run")(tmp_path)
+    _manifest(_set("<em>5</em>", "description"), "run")(tmp_path)
     page = report_module.report([run], tmp_path / "r.html").read_text()
-    assert "&lt;b&gt;" in page and "<b>" not in page and "<p>5</p>" in page
+    assert "&lt;b&gt;" in page and "<b>" not in page and "<i>" not in page
+    assert "<p>&lt;em&gt;5&lt;/em&gt;</p>" in page
+    _manifest(_set(5, "description"), "run")(tmp_path)
+    with pytest.raises(RunError, match="'description' is not a str"):
+        report_module.report([run], tmp_path / "r.html")
+    _manifest(_set({"numpy": [1]}, "versions"), "run")(tmp_path)
+    with pytest.raises(RunError, match=r"'versions\.numpy': Input should be a valid string"):
+        report_module.report([run], tmp_path / "r.html")

@@ -169,11 +169,18 @@ def test_a_malformed_scheduler_address_is_a_clear_error(tmp_path, address, words
     _assert_one_line_error(outcome, address, "invalid Dask scheduler address", *words)
 
 
-def test_check_scheduler_tells_a_scheduler_from_a_worker_and_a_silent_port(monkeypatch):
+def _enter(address: str) -> None:
+    """Enter (and leave) an executor of the scheduler at ``address``: entering connects."""
+    from sim.experiment.executors import Executor
+
+    with Executor("dask", scheduler=address):
+        pass
+
+
+def test_entering_an_executor_tells_a_scheduler_from_a_worker_and_a_silent_port(monkeypatch):
     from distributed import LocalCluster
 
     from sim.experiment.errors import ExecutorError
-    from sim.experiment.executors import check_scheduler
 
     monkeypatch.setenv("WITHDRAWAL_SIM_DASK_TIMEOUT", "1")
     with LocalCluster(
@@ -184,14 +191,14 @@ def test_check_scheduler_tells_a_scheduler_from_a_worker_and_a_silent_port(monke
         dashboard_address=None,
         scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
     ) as cluster:
-        check_scheduler(cluster.scheduler_address)  # a scheduler: no error
+        _enter(cluster.scheduler_address)  # a scheduler: no error
         (worker,) = cluster.scheduler_info["workers"]
         with pytest.raises(ExecutorError, match="is a Dask Worker, not the scheduler"):
-            check_scheduler(worker)
+            _enter(worker)
     with _server("hang") as port:
         began = time.monotonic()
         with pytest.raises(ExecutorError, match="did not answer Dask's handshake within 1 s"):
-            check_scheduler(f"127.0.0.1:{port}")  # a bare HOST:PORT means tcp://
+            _enter(f"127.0.0.1:{port}")  # a bare HOST:PORT means tcp://
         assert time.monotonic() - began < 5
 
 

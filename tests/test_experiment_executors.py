@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 import sim
-from sim.experiment.runner import chunks
+from sim.experiment.lifecycle import chunks
 
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE = ROOT / "scenarios" / "baseline.yaml"
@@ -35,9 +35,7 @@ def assert_same_tables(a: Path, b: Path) -> None:
 
 def _run(tmp_path: Path, label: str, **kwargs) -> Path:
     scenario = sim.load_scenario(BASELINE, SHORT)
-    return sim.run_experiment(
-        scenario, 6, 11, out=tmp_path / label, progress=False, plots=False, **kwargs
-    )
+    return sim.run_experiment(scenario, 6, 11, out=tmp_path / label, progress=False, **kwargs)
 
 
 def test_chunks_are_consecutive_and_bounded():
@@ -121,8 +119,8 @@ def test_run_on_a_real_dask_scheduler_with_two_workers(tmp_path):
         )
         assert result.returncode == 0, result.stderr
         manifest = sim.load_results(out).manifest
-        assert manifest["status"] == "complete"
-        assert manifest["executor"] == "dask" and manifest["scheduler"] == address
+        assert manifest.status == "complete"
+        assert manifest.executor == "dask" and manifest.scheduler == address
         local = _run(tmp_path, "local", executor="serial")
         reference = _tables(local)
         remote = _tables(out)
@@ -157,3 +155,48 @@ def test_a_pool_worker_exits_when_its_run_is_killed():
     owner.wait()
     worker.join(timeout=10)
     assert worker.exitcode == 1
+
+
+def test_a_target_ci_run_uses_one_pool_for_all_its_batches(tmp_path, monkeypatch):
+    from sim.experiment import executors
+
+    pools = []
+
+    class Counted(executors.ProcessPoolExecutor):
+        def __init__(self, *args, **kwargs):
+            pools.append(self)
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(executors, "ProcessPoolExecutor", Counted)
+    run_dir = _run(
+        tmp_path,
+        "ci",
+        executor="process",
+        jobs=2,
+        target_ci={"incidents": 1e-9},
+        max_replications=18,
+    )
+    run = sim.load_results(run_dir)
+    assert run.manifest.completed_replications == 18  # three batches of six
+    assert run.manifest.stop_reason.startswith("max replications (18)")
+    assert len(pools) == 1
+
+
+def test_an_executor_is_entered_before_use_and_shut_down_by_the_outermost_exit():
+    from sim.experiment.errors import RunError
+    from sim.experiment.executors import Executor
+
+    executor = Executor("serial")
+    with pytest.raises(RuntimeError, match="enter the executor"):
+        next(executor.map(abs, [-1]))
+    with executor:
+        with executor:  # run_experiment's own `with` inside a caller's: nothing changes
+            assert list(executor.map(abs, [-1, -2])) == [1, 2]
+        assert list(executor.map(abs, [-3])) == [3]
+    assert Executor.of(executor) is executor
+    assert Executor("process", jobs=3).stages_parts and Executor("serial").jobs >= 1
+    assert not Executor("dask", scheduler="tcp://127.0.0.1:1").stages_parts  # not connected
+    with pytest.raises(RunError, match="goes with the dask executor"):
+        Executor("process", scheduler="tcp://127.0.0.1:1")
+    with pytest.raises(RunError, match="jobs must be a whole number"):
+        Executor("process", jobs=0)

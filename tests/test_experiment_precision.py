@@ -31,7 +31,6 @@ def test_adds_batches_until_the_target_is_met(tmp_path):
         out=tmp_path / "run",
         executor="serial",
         progress=False,
-        plots=False,
         target_ci={"incidents": 6.0},
         max_replications=40,
     )
@@ -40,7 +39,7 @@ def test_adds_batches_until_the_target_is_met(tmp_path):
     assert n % 4 == 0 and n > 4
     width = kpi_halfwidths(run.kpis, ["incidents"])["incidents"]
     assert width <= 6.0
-    assert run.manifest["stop_reason"] == "target confidence intervals met"
+    assert run.manifest.stop_reason == "target confidence intervals met"
     assert kpi_halfwidths(run.kpis.head(n - 4), ["incidents"])["incidents"] > 6.0
 
 
@@ -53,13 +52,12 @@ def test_stops_at_the_maximum_and_says_why(tmp_path):
         out=tmp_path / "run",
         executor="serial",
         progress=False,
-        plots=False,
         target_ci={"incidents": 1e-6},
         max_replications=6,
     )
     run = sim.load_results(run_dir)
     assert len(run.kpis) == 6
-    assert run.manifest["stop_reason"].startswith("max replications (6) reached")
+    assert run.manifest.stop_reason.startswith("max replications (6) reached")
 
 
 def test_unknown_kpi_is_refused_before_running(tmp_path):

@@ -56,7 +56,7 @@ def test_sigkill_then_resume_equals_uninterrupted_run(tmp_path, executor):
     subprocess.run(_command(whole), check=True, capture_output=True)
 
     a, b = sim.load_results(killed), sim.load_results(whole)
-    assert a.manifest["status"] == "complete"
+    assert a.manifest.status == "complete"
     assert a.tables == b.tables
     for name in a.tables:
         pd.testing.assert_frame_equal(a.table(name), b.table(name), obj=name)
@@ -66,10 +66,10 @@ def test_sigkill_then_resume_equals_uninterrupted_run(tmp_path, executor):
 def test_resume_refuses_a_changed_scenario(tmp_path):
     out = tmp_path / "run"
     scenario = sim.load_scenario(BASELINE, [SHORT])
-    sim.run_experiment(scenario, 2, 1, out=out, executor="serial", progress=False, plots=False)
+    sim.run_experiment(scenario, 2, 1, out=out, executor="serial", progress=False)
     changed = sim.load_scenario(BASELINE, [SHORT, "forces.lift.airlift.lifts_per_day=3"])
     with pytest.raises(RunError, match="scenario changed"):
-        sim.run_experiment(changed, 4, 1, out=out, resume=True, executor="serial", plots=False)
+        sim.run_experiment(changed, 4, 1, out=out, resume=True, executor="serial")
 
 
 def test_resume_via_cli_with_changed_scenario_exits_2(tmp_path):
@@ -95,6 +95,6 @@ def test_resume_via_cli_with_changed_scenario_exits_2(tmp_path):
 def test_existing_run_folder_is_never_overwritten(tmp_path):
     out = tmp_path / "run"
     scenario = sim.load_scenario(BASELINE, [SHORT])
-    sim.run_experiment(scenario, 1, 1, out=out, executor="serial", progress=False, plots=False)
+    sim.run_experiment(scenario, 1, 1, out=out, executor="serial", progress=False)
     with pytest.raises(RunError, match="already exists and holds a run"):
         sim.run_experiment(scenario, 1, 1, out=out, executor="serial", progress=False)

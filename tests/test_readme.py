@@ -134,16 +134,16 @@ def _check_promise(line: str, clone: Path, stdout: str, new: set[Path]) -> None:
         run = _newest(clone / "results" / (scenario[1] if scenario else "baseline"))
         assert run in new, line
         loaded = sim.load_results(run)
-        assert loaded.manifest["status"] == "complete" and not loaded.problems()
+        assert loaded.manifest.status == "complete" and not loaded.problems()
         assert sorted(loaded.tables) == [
             "daily", "forces", "incidents", "kpis", "movements", "phases", "policy", "posture",
         ]  # fmt: skip
         for figure in ("personnel.png", "incidents.png"):
             assert (run / figure).stat().st_size > 10_000, (line, figure)
         if "-n 200" in line:
-            assert loaded.manifest["completed_replications"] == 200
+            assert loaded.manifest.completed_replications == 200
         if "--target-ci" in line:
-            assert loaded.manifest["stop_reason"] == "target confidence intervals met"
+            assert loaded.manifest.stop_reason == "target confidence intervals met"
     elif "--resume" in line:
         assert "nothing to do, the run is complete" in stdout
     elif line.startswith("withdrawal-sim validate"):

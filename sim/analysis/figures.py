@@ -46,12 +46,11 @@ def new_figure(figsize: tuple[float, float] = SIZE) -> Figure:
 
 def mark_phases(ax, run: RunResults) -> None:
     """Dashed lines at the phase start dates of ``run``'s scenario."""
-    config = run.manifest["config"]
-    for phase in config["forces"]["phases"]:
-        when = np.datetime64(str(phase["start_date"]))
+    for phase in run.scenario.forces.phases:
+        when = np.datetime64(str(phase.start_date))
         ax.axvline(when, color="0.3", linestyle="--", linewidth=0.8)
         ax.annotate(
-            phase["name"].replace("_", " "),
+            phase.name.replace("_", " "),
             (when, 1.0),
             xycoords=("data", "axes fraction"),
             xytext=(3, -12),
@@ -177,7 +176,7 @@ def site_bands(run: RunResults) -> tuple[np.ndarray, np.ndarray, Band]:
         first = as_numpy(forces["start_date"][:1])[0]
         origin = first - np.timedelta64(round(forces["start_day"][0].as_py() * 86_400_000), "ms")
     else:
-        origin = np.datetime64(str(run.manifest["config"]["clock"]["start_date"]))
+        origin = np.datetime64(str(run.scenario.clock.start_date))
     return sites, _days_since(origin, days), band
 
 
@@ -187,9 +186,7 @@ def _replications(run: RunResults, table: str) -> int:
 
 
 def personnel_figure(run: RunResults) -> Figure:
-    labels = {
-        s["name"]: s.get("label") or s["name"] for s in run.manifest["config"]["forces"]["sites"]
-    }
+    labels = {site.name: site.label or site.name for site in run.scenario.forces.sites}
     labels["in_transit"] = "in transit"
     sites, dates, band = site_bands(run)
     mean, low, high = band.interval()
@@ -202,7 +199,7 @@ def personnel_figure(run: RunResults) -> Figure:
     _band(
         ax, when, mean, low, high, color="black", alpha=0.15, linewidth=2.2, label="total in Iraq"
     )
-    threshold = run.manifest["config"]["forces"]["in_iraq_threshold_personnel"]
+    threshold = run.scenario.forces.in_iraq_threshold_personnel
     ax.axhline(threshold, color="black", linestyle=":", linewidth=0.8)
     mark_phases(ax, run)
     mark_triggers(ax, run)

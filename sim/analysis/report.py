@@ -51,7 +51,7 @@ def _table(frame: pd.DataFrame, cls: str = "") -> str:
 
 
 def _parameters(run: RunResults) -> pd.DataFrame:
-    config = run.manifest["config"]
+    config = run.manifest.config
     rows = []
     for phase in config["forces"]["phases"]:
         shares = ", ".join(f"{k} {v:g}" for k, v in phase["destinations"].items())
@@ -110,11 +110,9 @@ def _provenance(run: RunResults) -> pd.DataFrame:
         "stop_reason",
         "source",
     ]
-    rows = [(k, str(m.get(k))) for k in keys]
-    versions = m.get("versions")  # free-form: the manifest reader does not check it
-    if isinstance(versions, dict):
-        versions = ", ".join(f"{k} {v}" for k, v in versions.items())
-    rows.append(("versions", str(versions)))
+    rows = [(k, str(getattr(m, k))) for k in keys]
+    versions = ", ".join(f"{k} {v}" for k, v in (m.versions or {}).items())
+    rows.append(("versions", versions or "None"))
     rows.append(("run folder", str(run.run_dir)))
     return pd.DataFrame(rows, columns=["field", "value"])
 
@@ -126,7 +124,7 @@ def _run_section(run: RunResults) -> str:
     return "\n".join(
         [
             f"<h2>{html.escape(run.name)}</h2>",
-            f"<p>{html.escape(str(m.get('description') or ''))}</p>",
+            f"<p>{html.escape(m.description or '')}</p>",
             "<h3>Key parameters</h3>",
             _table(_parameters(run), "meta"),
             "<h3>KPIs (mean with 95% confidence interval)</h3>",

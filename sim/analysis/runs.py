@@ -21,8 +21,8 @@ REPORT_TABLES = (*COMPARE_TABLES, "forces", "policy")
 
 
 def horizon(run: RunResults) -> str:
-    clock = run.manifest["config"]["clock"]
-    return f"{clock['start_date']} to {clock['end_date']}"
+    clock = run.scenario.clock
+    return f"{clock.start_date} to {clock.end_date}"
 
 
 def load_run(run_dir: str | Path, tables: Iterable[str]) -> RunResults:
@@ -30,10 +30,9 @@ def load_run(run_dir: str | Path, tables: Iterable[str]) -> RunResults:
     run = load_results(run_dir)
     missing = [name for name in tables if name not in run.tables]
     if missing:
-        status = run.manifest.get("status")
         raise RunError(
-            f"{run_dir} holds no {', '.join(missing)} table yet (status {status!s:.20}); "
-            "finish the run with --resume first"
+            f"{run_dir} holds no {', '.join(missing)} table yet "
+            f"(status {run.manifest.status}); finish the run with --resume first"
         )
     return run
 

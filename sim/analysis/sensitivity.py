@@ -44,7 +44,7 @@ def sweep_spec(sweep_dir: str | Path) -> Sweep:
     """The sweep that wrote ``sweep_dir``, refused unless its manifest holds a valid one."""
     manifest = read_manifest(sweep_dir, "sweep")
     try:
-        return Sweep.model_validate(manifest["sweep"])
+        return Sweep.model_validate(manifest.sweep)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])

@@ -62,9 +62,9 @@ class Pairing:
 
 def pairing(reference: RunResults, other: RunResults) -> Pairing:
     """Whether two runs can be compared replication by replication, and why not."""
-    a, b = reference.manifest, other.manifest
-    if a.get("root_seed") != b.get("root_seed"):
-        return Pairing(False, f"root seeds differ ({a.get('root_seed')} vs {b.get('root_seed')})")
+    a, b = reference.manifest.root_seed, other.manifest.root_seed
+    if a != b:
+        return Pairing(False, f"root seeds differ ({a} vs {b})")
     reps_a = set(reference.kpis["replication"])
     reps_b = set(other.kpis["replication"])
     if not reps_a & reps_b:

@@ -1,13 +1,14 @@
 """Where replications run: in this process, in a local process pool, or on Dask distributed.
 
-All three take the same tasks and yield results as they complete, with a bounded number in
-flight so memory stays flat however many replications there are. Results never depend on
-the executor: each task carries its own replication numbers and seeds. Dask is imported
-only when chosen; its tasks are submitted with ``pure=False`` so identical-looking tasks
-are never de-duplicated.
+One ``Executor`` object, used as a context manager, serves all three: entering warms the
+workers up and connects to a Dask scheduler, ``map`` yields results as they complete with a
+bounded number in flight (so memory stays flat however many replications there are), and
+exiting shuts the pool or cluster down. Results never depend on the executor: each task
+carries its own replication numbers and seeds. Dask is imported only when chosen; its tasks
+are submitted with ``pure=False`` so identical-looking tasks are never de-duplicated.
 
-On Linux, pool workers come from a *forkserver* that has imported the model once
-(``warm_up``): each worker is a fork of it, ready in milliseconds, instead of a fresh
+On Linux, pool workers come from a *forkserver* that has imported the model once (on
+entering the executor): each worker is a fork of it, ready in milliseconds, instead of a fresh
 interpreter importing numpy and pyarrow (half a second each, which was a quarter of a
 200-replication run). The server is a separate, single-purpose process: a worker gets none
 of the caller's threads, locks or state, so this is safe from notebooks and threaded
@@ -53,9 +54,14 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-from typing import Any
+from types import TracebackType
+from typing import Any, TypeVar
 
-from sim.experiment.errors import ExecutorError
+from sim.config.limits import MAX_JOBS
+from sim.experiment.errors import ExecutorError, RunError
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 EXECUTORS = ("serial", "process", "dask")
 WORKER_MODULES = ["sim.experiment.tasks", "sim.arrow", "pyarrow.parquet"]
@@ -78,20 +84,6 @@ def _forkserver(executor: str) -> multiprocessing.context.BaseContext | None:
     extra = ["distributed"] if executor == "dask" else []
     context.set_forkserver_preload([*WORKER_MODULES, *extra])
     return context
-
-
-def warm_up(executor: str, jobs: int, scheduler: str | None = None) -> None:
-    """Import what the workers need before the run starts: in a forkserver for local pools
-    and local Dask clusters (this returns at once; the first worker waits for the imports if
-    still needed), in this process when it runs the replications itself. Every executor's
-    run time then counts the same thing: running replications, not importing libraries."""
-    if executor == "serial" or (executor == "process" and jobs == 1):
-        for module in WORKER_MODULES:
-            importlib.import_module(module)
-        return
-    local = executor == "process" or (executor == "dask" and not scheduler)
-    if local and _forkserver(executor) is not None:
-        _start_forkserver()
 
 
 def _start_forkserver() -> None:
@@ -147,44 +139,6 @@ def _exit_with(owner: int, every: float = 1.0) -> None:
                 pass
 
     threading.Thread(target=watch, name="exit-with-run", daemon=True).start()
-
-
-def run_tasks(
-    fn: Callable[[Any], Any],
-    tasks: Iterable[Any],
-    executor: str = "process",
-    jobs: int | None = None,
-    scheduler: str | None = None,
-) -> Iterator[Any]:
-    """Yield ``fn(task)`` for every task, in completion order."""
-    jobs = jobs or default_jobs()
-    if executor == "serial" or (executor == "process" and jobs == 1):
-        yield from map(fn, tasks)
-    elif executor == "process":
-        context = _forkserver(executor)
-        if context is None:
-            context = multiprocessing.get_context("spawn")
-        else:
-            _start_forkserver()
-        pool = ProcessPoolExecutor(
-            max_workers=jobs,
-            mp_context=context,
-            initializer=_pool_worker,
-            initargs=(os.getpid(),),
-        )
-        try:
-            yield from _windowed(
-                lambda task: pool.submit(fn, task),
-                tasks,
-                2 * jobs,
-                lambda pending: wait(pending, return_when=FIRST_COMPLETED),
-            )
-        finally:  # on an interrupt, only the chunks already running finish
-            pool.shutdown(wait=True, cancel_futures=True)
-    elif executor == "dask":
-        yield from _run_dask(fn, tasks, jobs, scheduler)
-    else:
-        raise ExecutorError(f"unknown executor '{executor}' (choose from {', '.join(EXECUTORS)})")
 
 
 def _windowed(submit, tasks, window, wait_some) -> Iterator[Any]:
@@ -339,16 +293,6 @@ def _probe(address: str, scheme: str, host: str, port: int, deadline: float, lim
             f"no Dask scheduler at {address}: it is a Dask {reply.get('type', 'service')}, "
             "not the scheduler"
         )
-
-
-def check_scheduler(scheduler: str) -> None:
-    """Raise ``ExecutorError`` unless a Dask scheduler answers at ``scheduler`` within
-    ``connect_timeout()`` seconds: for callers that would rather fail before they create
-    anything (a run folder). ``run_tasks`` makes the same checks when it connects."""
-    _require_dask()
-    limit = connect_timeout()
-    address, scheme, host, port = _parse_scheduler(scheduler)
-    _probe(address, scheme, host, port, time.monotonic() + limit, limit)
 
 
 def _require_dask() -> None:
@@ -523,37 +467,188 @@ def _dask_windowed(client, fn, tasks, window: int) -> Iterator[Any]:
         yield result
 
 
-def _run_dask(fn, tasks, jobs: int, scheduler: str | None) -> Iterator[Any]:
-    _require_dask()
-    import dask
-    from distributed import Client
+class Executor:
+    """Where replications run, as a context manager (the shape of EMA Workbench's
+    evaluators)::
 
-    # a local cluster's workers (and any it restarts) fork from the preloaded forkserver
-    method = "spawn"
-    if not scheduler and _forkserver("dask") is not None:
-        method = "forkserver"
-        _start_forkserver()
-    with dask.config.set({"distributed.worker.multiprocessing-method": method}):
-        cluster = client = None
-        interrupted = False
+        with Executor("process", jobs=2) as executor:
+            for result in executor.map(run_chunk, chunks):
+                ...
+
+    Entering warms the workers up (``_warm_up``) and connects to a Dask scheduler given by
+    address, within ``connect_timeout()``: a caller enters it before it creates anything, so
+    an unreachable scheduler leaves no folder behind. The pool or local cluster starts at the
+    first ``map`` and serves every later one (the batches of a ``target_ci`` run); the
+    outermost exit shuts it down (entering again while entered, as a caller's ``with`` around
+    ``run_experiment``'s own does, changes nothing).
+    """
+
+    def __init__(
+        self, kind: str = "process", jobs: int | None = None, scheduler: str | None = None
+    ) -> None:
+        if kind not in EXECUTORS:
+            raise ExecutorError(f"unknown executor '{kind}' (choose from {', '.join(EXECUTORS)})")
+        if scheduler is not None and kind != "dask":
+            raise RunError("a Dask scheduler address goes with the dask executor")
+        if jobs is not None and (
+            not isinstance(jobs, int) or isinstance(jobs, bool) or not 1 <= jobs <= MAX_JOBS
+        ):
+            raise RunError(f"jobs must be a whole number from 1 to {MAX_JOBS:,} (got {jobs!r})")
+        self.kind = kind
+        self.jobs = jobs or default_jobs()
+        self.scheduler = scheduler
+        self._depth = 0
+        self._window = 2 * self.jobs  # tasks in flight: two per worker
+        self._pool: ProcessPoolExecutor | None = None
+        self._client: Any = None
+        self._cluster: Any = None
+        self._settings = contextlib.ExitStack()  # Dask configuration, for the executor's life
+
+    @classmethod
+    def of(
+        cls, executor: str | Executor, jobs: int | None = None, scheduler: str | None = None
+    ) -> Executor:
+        """``executor`` itself, or a new one of that kind: the library takes either."""
+        if isinstance(executor, Executor):
+            if jobs is not None or scheduler is not None:
+                raise RunError("jobs and scheduler belong to the Executor: pass them to it")
+            return executor
+        return cls(executor, jobs, scheduler)
+
+    @property
+    def stages_parts(self) -> bool:
+        """Whether workers share this machine's disk and so write their chunks' Parquet parts
+        themselves, in parallel (``sim.experiment.tasks``). A Dask scheduler's workers may
+        be on other machines: they send their tables back instead."""
+        return self.scheduler is None
+
+    @property
+    def _inline(self) -> bool:
+        """Whether this process runs the replications itself."""
+        return self.kind == "serial" or (self.kind == "process" and self.jobs == 1)
+
+    def __repr__(self) -> str:
+        where = f", scheduler={self.scheduler!r}" if self.scheduler else ""
+        return f"Executor({self.kind!r}, jobs={self.jobs}{where})"
+
+    def __enter__(self) -> Executor:
+        self._depth += 1
+        if self._depth == 1:
+            try:
+                self._warm_up()
+            except BaseException as exc:
+                self.__exit__(type(exc), exc, exc.__traceback__)
+                raise
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self._depth -= 1
+        if self._depth == 0:
+            try:
+                self._shut_down(interrupted=kind is not None and not issubclass(kind, Exception))
+            finally:
+                self._settings.close()
+
+    def _warm_up(self) -> None:
+        """Import what the workers need before the run starts: in a forkserver for local
+        pools and local Dask clusters (this returns at once; the first worker waits for the
+        imports if still needed), in this process when it runs the replications itself.
+        Every executor's run time then counts the same thing: running replications, not
+        importing libraries. A Dask scheduler given by address is connected to here."""
+        if self._inline:
+            for module in WORKER_MODULES:
+                importlib.import_module(module)
+            return
+        forkserver = not self.scheduler and _forkserver(self.kind) is not None
+        if self.kind == "dask":
+            _require_dask()
+            import dask
+
+            # a local cluster's workers (and any it restarts) fork from the preloaded server
+            method = "forkserver" if forkserver else "spawn"
+            self._settings.enter_context(
+                dask.config.set({"distributed.worker.multiprocessing-method": method})
+            )
+            if self.scheduler:
+                self._dask_client()
+                return
+        if forkserver:
+            _start_forkserver()
+
+    def map(self, fn: Callable[[T], R], tasks: Iterable[T]) -> Iterator[R]:
+        """Yield ``fn(task)`` for every task, in completion order, with at most two tasks
+        per worker in flight, so memory stays flat however many tasks there are.
+
+        When the caller stops early (an error, Ctrl-C: close the iterator, as
+        ``contextlib.closing`` does) or a task fails, the pool or cluster is shut down before
+        the exception goes on: what has not started is cancelled, the chunks being simulated
+        finish, and nothing writes into the caller's folder after it has recorded its end.
+        """
+        if not self._depth:
+            raise RuntimeError("enter the executor ('with executor:') before mapping tasks")
+        if self._inline:
+            yield from map(fn, tasks)
+            return
         try:
-            if scheduler:
-                client, workers = _connect(scheduler)
+            if self.kind == "process":
+                pool = self._process_pool()
+                yield from _windowed(
+                    lambda task: pool.submit(fn, task),
+                    tasks,
+                    self._window,
+                    lambda pending: wait(pending, return_when=FIRST_COMPLETED),
+                )
             else:
-                with _sigint_deferred():
-                    cluster = _local_cluster(jobs)
-                    client = Client(cluster)
-                    workers = _worker_count(client, connect_timeout())
-
-            yield from _dask_windowed(client, fn, tasks, 2 * max(1, workers or jobs))
+                yield from _dask_windowed(self._dask_client(), fn, tasks, self._window)
         except BaseException as exc:
-            interrupted = not isinstance(exc, Exception)  # KeyboardInterrupt, GeneratorExit
+            self._shut_down(interrupted=not isinstance(exc, Exception))
             raise
-        finally:
-            with _silenced(interrupted):
-                try:
-                    if client is not None:
-                        client.close(timeout=CLOSE_TIMEOUT)
-                finally:
-                    if cluster is not None:
-                        cluster.close(timeout=CLOSE_TIMEOUT)
+
+    def _process_pool(self) -> ProcessPoolExecutor:
+        """The local pool: its workers fork from the forkserver (spawned off Linux), ignore
+        SIGINT and exit when this process dies (``_pool_worker``)."""
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(
+                max_workers=self.jobs,
+                mp_context=_forkserver(self.kind) or multiprocessing.get_context("spawn"),
+                initializer=_pool_worker,
+                initargs=(os.getpid(),),
+            )
+        return self._pool
+
+    def _dask_client(self) -> Any:
+        """The client of the scheduler given by address, or of a new local cluster."""
+        if self._client is None:
+            if self.scheduler:
+                self._client, workers = _connect(self.scheduler)
+            else:
+                from distributed import Client
+
+                with _sigint_deferred():
+                    self._cluster = _local_cluster(self.jobs)
+                    self._client = Client(self._cluster)
+                    workers = _worker_count(self._client, connect_timeout())
+            self._window = 2 * max(1, workers or self.jobs)
+        return self._client
+
+    def _shut_down(self, interrupted: bool) -> None:
+        """Stop the pool (what has not started is cancelled, running chunks finish), or
+        close the Dask client and local cluster, each within ``CLOSE_TIMEOUT`` seconds and
+        without a word of logging after an interrupt."""
+        pool, self._pool = self._pool, None
+        client, self._client = self._client, None
+        cluster, self._cluster = self._cluster, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+        with _silenced(interrupted):
+            try:
+                if client is not None:
+                    client.close(timeout=CLOSE_TIMEOUT)
+            finally:
+                if cluster is not None:
+                    cluster.close(timeout=CLOSE_TIMEOUT)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sim.experiment.errors import RunError
-from sim.experiment.manifest import read_manifest
+from sim.experiment.manifest import RunManifest, read_manifest
 from sim.experiment.store import RunStore
 
 if TYPE_CHECKING:
@@ -18,7 +18,8 @@ if TYPE_CHECKING:
 
 
 class RunResults:
-    """A run folder: ``manifest`` as a dict, and each table as an attribute (a DataFrame).
+    """A run folder: its ``manifest`` (a ``RunManifest``), and each table as an attribute
+    (a DataFrame).
 
     >>> run = load_results("results/baseline/20260101-000000-abcdef12")  # doctest: +SKIP
     >>> run.kpis.describe()                                              # doctest: +SKIP
@@ -27,7 +28,7 @@ class RunResults:
     def __init__(self, run_dir: str | Path) -> None:
         self.run_dir = Path(run_dir)
         self._store = RunStore(self.run_dir)
-        self.manifest: dict[str, Any] = read_manifest(self.run_dir, "run")
+        self.manifest: RunManifest = read_manifest(self.run_dir, "run")
         self._store.freeze()  # every table from the same commits, even during a resume
         self._tables: dict[str, pd.DataFrame] = {}
         self.scenario  # noqa: B018 -- a config that does not validate is refused here
@@ -40,7 +41,7 @@ class RunResults:
         from sim.config.schema import Scenario
 
         try:
-            return Scenario.model_validate(self.manifest["config"])
+            return Scenario.model_validate(self.manifest.config)
         except ValidationError as exc:
             first = exc.errors()[0]
             where = ".".join(str(p) for p in first["loc"])
@@ -54,7 +55,7 @@ class RunResults:
 
     @property
     def name(self) -> str:
-        return self.manifest["scenario"]
+        return self.manifest.scenario
 
     @property
     def tables(self) -> list[str]:
@@ -83,8 +84,8 @@ class RunResults:
     def __repr__(self) -> str:
         m = self.manifest
         return (
-            f"RunResults({m['scenario']!r}, replications={m.get('replications')}, "
-            f"seed={m.get('root_seed')}, status={m.get('status')!r}, tables={self.tables})"
+            f"RunResults({m.scenario!r}, replications={m.replications}, "
+            f"seed={m.root_seed}, status={m.status!r}, tables={self.tables})"
         )
 
 

@@ -23,14 +23,13 @@ lock of.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import time
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sim.experiment.errors import RunError
 from sim.experiment.journal import (
@@ -48,7 +47,6 @@ from sim.experiment.journal import (
     rewrite_journal,
 )
 from sim.experiment.lock import LOCK, FolderLock
-from sim.experiment.provenance import now_iso
 
 if TYPE_CHECKING:  # imported where used: a pool's parent only renames parts
     import pandas as pd
@@ -73,10 +71,6 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
-
-
-def atomic_write_json(path: Path, payload: dict[str, Any]) -> None:
-    atomic_write_bytes(path, (json.dumps(payload, indent=2, default=str) + "\n").encode())
 
 
 def parquet_bytes(table: pa.Table) -> memoryview:
@@ -178,25 +172,6 @@ class RunStore:
                     path.rmdir()
         with contextlib.suppress(OSError):  # anything else there is not ours to delete
             self.run_dir.rmdir()
-
-    def write_manifest(self, manifest: dict[str, Any]) -> None:
-        atomic_write_json(self.manifest_path, manifest)
-
-    @contextlib.contextmanager
-    def recording_status(self, manifest: dict[str, Any]):
-        """Mark the manifest 'interrupted', 'terminated' or 'failed' if the body raises."""
-        try:
-            yield
-        except BaseException as exc:
-            status = {Terminated: "terminated", KeyboardInterrupt: "interrupted"}.get(
-                type(exc), "failed"
-            )
-            manifest.update(status=status, finished_at=now_iso())
-            if status == "failed":
-                manifest["error"] = f"{type(exc).__name__}: {exc}"[:2000]
-            manifest["completed_replications"] = len(self.completed())
-            self.write_manifest(manifest)
-            raise
 
     def write_chunk(self, first: int, last: int, tables: dict[str, pa.Table]) -> None:
         """Write one chunk's tables and commit them (``stage_chunk`` then ``commit_chunk``)."""

@@ -10,8 +10,9 @@ perhaps on another machine, sends its Arrow tables back instead (as flat buffers
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from sim.config.schema import Scenario
 from sim.experiment.store import RunStore, Staged
@@ -22,12 +23,36 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 Tables = dict[str, "pa.Table"]
-ChunkResult = tuple[int, int, "Tables | Staged"]
-"""(first, last, the tables or what the worker staged itself)."""
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """Consecutive replications of one scenario: one task.
+
+    ``folder`` is where the worker stages the parts (it shares the run's disk), or None to
+    send the tables back; ``tables`` those to keep (a sweep keeps a few), or None for all;
+    ``unit`` which store of the experiment they go to (a sweep's point; 0 for a run).
+    """
+
+    scenario: Scenario
+    seed: int
+    replications: Sequence[int]
+    folder: Path | None
+    tables: Sequence[str] | None = None
+    unit: int = 0
+
+
+class Done(NamedTuple):
+    """A finished chunk: its store, its replications, the tables or what the worker staged."""
+
+    unit: int
+    first: int
+    last: int
+    chunk: Tables | Staged
 
 
 def simulate_chunk(
-    scenario: Scenario, seed: int, replications: list[int], tables: Sequence[str] | None = None
+    scenario: Scenario, seed: int, replications: Sequence[int], tables: Sequence[str] | None
 ) -> Tables:
     """The tables (all, or only ``tables``) of some replications, one Arrow table each."""
     parts = [simulate_columns(scenario, rep, seed) for rep in replications]
@@ -36,24 +61,10 @@ def simulate_chunk(
     return to_arrow(parts)
 
 
-def run_chunk(task: tuple[Scenario, int, list[int], Path | None]) -> ChunkResult:
-    """Some replications of a run: ``(scenario, seed, replications, run_dir)``."""
-    scenario, seed, replications, run_dir = task
-    return _deliver(replications, simulate_chunk(scenario, seed, replications), run_dir)
-
-
-def run_point_chunk(
-    task: tuple[int, Scenario, int, list[int], Sequence[str], Path | None],
-) -> tuple[int, ChunkResult]:
-    """Some replications of one design point of a sweep, only the ``tables`` it keeps."""
-    point, scenario, seed, replications, tables, point_dir = task
-    chunk = simulate_chunk(scenario, seed, replications, tables)
-    return point, _deliver(replications, chunk, point_dir)
-
-
-def _deliver(replications: list[int], tables: Tables, run_dir: Path | None) -> ChunkResult:
-    """Stage the tables in ``run_dir`` (a worker on the run's machine) or send them back."""
-    first, last = replications[0], replications[-1]
-    if run_dir is None:
-        return first, last, tables
-    return first, last, RunStore(run_dir).stage_chunk(first, last, tables)
+def run_chunk(task: Chunk) -> Done:
+    """Simulate a chunk; stage its parts in ``task.folder`` or send its tables back."""
+    tables = simulate_chunk(task.scenario, task.seed, task.replications, task.tables)
+    first, last = task.replications[0], task.replications[-1]
+    if task.folder is None:
+        return Done(task.unit, first, last, tables)
+    return Done(task.unit, first, last, RunStore(task.folder).stage_chunk(first, last, tables))

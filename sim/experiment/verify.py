@@ -13,7 +13,7 @@ from pathlib import Path
 
 from sim.experiment.journal import PART, STAGED, JournalError
 from sim.experiment.lock import holder, is_locked
-from sim.experiment.manifest import read_manifest
+from sim.experiment.manifest import SweepManifest, read_manifest
 from sim.experiment.provenance import source_hash
 from sim.experiment.store import RunStore
 
@@ -45,22 +45,22 @@ def verify(folder: str | Path) -> Verdict:
     if is_locked(folder):
         verdict.busy = True
         verdict.notes.append(f"being written now by {holder(folder)}")
-    elif manifest["status"] != "complete":
+    elif manifest.status != "complete":
         verdict.problems.append(
-            f"status '{manifest['status']}': the run stopped before its end; --resume finishes it"
+            f"status '{manifest.status}': the run stopped before its end; --resume finishes it"
         )
-    if manifest.get("code", {}).get("source_hash") != source_hash():
+    if manifest.code.source_hash != source_hash():
         verdict.notes.append("written by other model code than the installed one")
-    target = manifest["replications"]
-    if manifest.get("kind") == "sweep":
+    target = manifest.replications
+    if isinstance(manifest, SweepManifest):
         from sim.experiment.sweep import point_dir
 
-        points = int(manifest.get("points", 0))
-        stores = [RunStore(point_dir(folder, p)) for p in range(points)]
-        label = f"sweep '{manifest['sweep'].get('name', '?')}', {points} points"
+        stores = [RunStore(point_dir(folder, p)) for p in range(manifest.points)]
+        name = str(manifest.sweep.get("name", "?"))[:80]
+        label = f"sweep '{name}', {manifest.points} points"
     else:
         stores = [RunStore(folder)]
-        label = f"run of '{manifest['scenario']}'"
+        label = f"run of '{manifest.scenario}'"
     parts = 0
     for store in stores:
         prefix = "" if store.run_dir == folder else f"{store.run_dir.relative_to(folder)}/"
