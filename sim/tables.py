@@ -65,19 +65,15 @@ class Column:
     description: str
 
 
-def _c(dtype: str, unit: str, description: str) -> Column:
-    return Column(dtype, unit, description)
-
-
-REPLICATION = _c("int64", "index", "0-based replication index")
-DAY = _c("float64", "days", "simulation day: days since the scenario's start date")
-DATE_OF_DAY = _c(DATE, "date", "calendar date of `day`")
+REPLICATION = Column("int64", "index", "0-based replication index")
+DAY = Column("float64", "days", "simulation day: days since the scenario's start date")
+DATE_OF_DAY = Column(DATE, "date", "calendar date of `day`")
 PERSONNEL = "personnel"
 
 
 def _dated(unit: str, what: str) -> tuple[Column, Column]:
     """A ``*_day`` column and its ``*_date`` twin."""
-    return _c("float64", unit, what), _c(DATE, "date", f"calendar date of {what}")
+    return Column("float64", unit, what), Column(DATE, "date", f"calendar date of {what}")
 
 
 _SPELL_START, _SPELL_START_DATE = _dated("days", "the spell's start")
@@ -88,89 +84,93 @@ _ARRIVE, _ARRIVE_DATE = _dated("days", "the lift's arrival (departure + transit)
 SCHEMA: dict[str, dict[str, Column]] = {
     "forces": {  # one row per spell: a maximal interval over which a series is constant
         "replication": REPLICATION,
-        "site": _c("str", "name", "site name, or `in_transit`"),
-        "role": _c("str", "name", "role name"),
+        "site": Column("str", "name", "site name, or `in_transit`"),
+        "role": Column("str", "name", "role name"),
         "start_day": _SPELL_START,
         "end_day": _SPELL_END,
         "start_date": _SPELL_START_DATE,
         "end_date": _SPELL_END_DATE,
-        "personnel": _c("int64", PERSONNEL, "personnel of that role at that site during it"),
+        "personnel": Column("int64", PERSONNEL, "personnel of that role at that site during it"),
     },
     "posture": {  # one row per record time: the state before any event at that instant
         "replication": REPLICATION,
         "day": DAY,
         "date": DATE_OF_DAY,
-        "in_iraq": _c("int64", PERSONNEL, "personnel at sites in Iraq"),
-        "in_syria": _c("int64", PERSONNEL, "personnel at sites in Syria"),
-        "out_of_theatre": _c("int64", PERSONNEL, "personnel at sites out of theatre"),
-        "in_transit": _c("int64", PERSONNEL, "personnel on a lift"),
+        "in_iraq": Column("int64", PERSONNEL, "personnel at sites in Iraq"),
+        "in_syria": Column("int64", PERSONNEL, "personnel at sites in Syria"),
+        "out_of_theatre": Column("int64", PERSONNEL, "personnel at sites out of theatre"),
+        "in_transit": Column("int64", PERSONNEL, "personnel on a lift"),
     },
     "movements": {  # one row per lift
         "replication": REPLICATION,
-        "lift": _c("int64", "id", "sequential lift id within the replication (all assets)"),
-        "asset": _c("str", "name", "lift asset name"),
-        "owner": _c("str", "name", "phase or rule that ordered the move"),
-        "purpose": _c("str", "name", "`drawdown` or `return`"),
-        "origin": _c("str", "name", "site the lift left"),
-        "destination": _c("str", "name", "site the lift goes to"),
+        "lift": Column("int64", "id", "sequential lift id within the replication (all assets)"),
+        "asset": Column("str", "name", "lift asset name"),
+        "owner": Column("str", "name", "phase or rule that ordered the move"),
+        "purpose": Column("str", "name", "`drawdown` or `return`"),
+        "origin": Column("str", "name", "site the lift left"),
+        "destination": Column("str", "name", "site the lift goes to"),
         "depart_day": _DEPART,
         "arrive_day": _ARRIVE,
         "depart_date": _DEPART_DATE,
         "arrive_date": _ARRIVE_DATE,
-        "personnel": _c("int64", PERSONNEL, "people carried"),
+        "personnel": Column("int64", PERSONNEL, "people carried"),
     },
     "phases": {  # one row per phase
         "replication": REPLICATION,
-        "phase": _c("str", "name", "phase name"),
-        "start_day": _c("float64", "days", "when it started, after any condition (NaN if never)"),
-        "complete_day": _c(
+        "phase": Column("str", "name", "phase name"),
+        "start_day": Column(
+            "float64", "days", "when it started, after any condition (NaN if never)"
+        ),
+        "complete_day": Column(
             "float64", "days", "when all it ordered out had arrived or been dropped (NaN if never)"
         ),
     },
     "policy": {  # one row per rule event
         "replication": REPLICATION,
-        "rule": _c("str", "name", "repositioning rule"),
-        "day": _c("float64", "days", "when the rule acted"),
-        "date": _c(DATE, "date", "calendar date of `day`"),
-        "action": _c("str", "name", "`hold` or `release`"),
-        "signal_value": _c("float64", "signal", "the signal when the rule acted"),
+        "rule": Column("str", "name", "repositioning rule"),
+        "day": Column("float64", "days", "when the rule acted"),
+        "date": DATE_OF_DAY,
+        "action": Column("str", "name", "`hold` or `release`"),
+        "signal_value": Column("float64", "signal", "the signal when the rule acted"),
     },
     "incidents": {  # one row per incident
         "replication": REPLICATION,
-        "incident": _c("int64", "id", "0-based, in order of occurrence across processes"),
-        "process": _c("str", "name", "incident process"),
-        "sector": _c("str", "name", "border sector"),
-        "actor": _c("str", "name", "armed group"),
-        "type": _c("str", "name", "incident type"),
-        "day": _c("float64", "days", "time of the incident"),
-        "date": _c(DATE, "date", "calendar date of `day`"),
-        "severity": _c("float64", "notional", "severity of the incident"),
-        "parent": _c(
+        "incident": Column("int64", "id", "0-based, in order of occurrence across processes"),
+        "process": Column("str", "name", "incident process"),
+        "sector": Column("str", "name", "border sector"),
+        "actor": Column("str", "name", "armed group"),
+        "type": Column("str", "name", "incident type"),
+        "day": Column("float64", "days", "time of the incident"),
+        "date": DATE_OF_DAY,
+        "severity": Column("float64", "notional", "severity of the incident"),
+        "parent": Column(
             "int64", "id", "triggering incident, −1 for background (always for Poisson/NHPP)"
         ),
-        "cluster": _c("int64", "id", "background ancestor (own id for a background incident)"),
-        "detected": _c("bool", "flag", "whether the incident was detected"),
-        "response_start_day": _c(
+        "cluster": Column("int64", "id", "background ancestor (own id for a background incident)"),
+        "detected": Column("bool", "flag", "whether the incident was detected"),
+        "response_start_day": Column(
             "float64", "days", "when a unit took it (NaN if undetected or still waiting at T)"
         ),
-        "response_end_day": _c("float64", "days", "when handling ended (NaN unless before T)"),
-        "wait_days": _c("float64", "days", "response_start_day − day (NaN when not started)"),
-        "outcome": _c("str", "name", "`interdicted`, `missed`, `undetected` or `pending`"),
+        "response_end_day": Column("float64", "days", "when handling ended (NaN unless before T)"),
+        "wait_days": Column("float64", "days", "response_start_day − day (NaN when not started)"),
+        "outcome": Column("str", "name", "`interdicted`, `missed`, `undetected` or `pending`"),
     },
     "daily": {  # one row per interval [t_{k−1}, t_k) and sector, labelled day = t_k
         "replication": REPLICATION,
-        "day": _c("float64", "days", "end t_k of the interval [t_{k−1}, t_k)"),
-        "date": _c(DATE, "date", "calendar date of `day`"),
-        "sector": _c("str", "name", "border sector"),
-        "incidents": _c("int64", "count", "incidents in the interval"),
-        "interdicted": _c("int64", "count", "of those, interdicted (as known at the horizon)"),
-        "missed": _c("int64", "count", "of those, missed (as known at the horizon)"),
-        "undetected": _c("int64", "count", "of those, undetected"),
-        "pending": _c("int64", "count", "of those, still waiting or in handling at the horizon"),
-        "severity": _c("float64", "notional", "total severity of the interval's incidents"),
-        "backlog": _c("int64", "count", "detected incidents waiting for a unit at t_k"),
-        "utilisation": _c("float64", "fraction", "busy unit-days ÷ (units × interval length)"),
-        "intensity_per_day": _c(
+        "day": Column("float64", "days", "end t_k of the interval [t_{k−1}, t_k)"),
+        "date": DATE_OF_DAY,
+        "sector": Column("str", "name", "border sector"),
+        "incidents": Column("int64", "count", "incidents in the interval"),
+        "interdicted": Column("int64", "count", "of those, interdicted (as known at the horizon)"),
+        "missed": Column("int64", "count", "of those, missed (as known at the horizon)"),
+        "undetected": Column("int64", "count", "of those, undetected"),
+        "pending": Column(
+            "int64", "count", "of those, still waiting or in handling at the horizon"
+        ),
+        "severity": Column("float64", "notional", "total severity of the interval's incidents"),
+        "backlog": Column("int64", "count", "detected incidents waiting for a unit at t_k"),
+        "utilisation": Column("float64", "fraction", "busy unit-days ÷ (units × interval length)"),
+        "intensity_per_day": Column(
             "float64", "per day", "Σ of the sector's process intensities λ(t_k) at t_k"
         ),
     },
@@ -179,28 +179,28 @@ SCHEMA: dict[str, dict[str, Column]] = {
 
 KPI_SCHEMA: dict[str, Column] = {
     "replication": REPLICATION,
-    "seed": _c("int64", "seed", "root seed of the run"),
-    "below_threshold_day": _c(
+    "seed": Column("int64", "seed", "root seed of the run"),
+    "below_threshold_day": Column(
         "float64", "days", "first day in_iraq < in_iraq_threshold_personnel (NaN if never)"
     ),
-    "final_in_iraq": _c("int64", PERSONNEL, "in-Iraq personnel at T (transit excluded)"),
-    "repositioning_triggers": _c("int64", "count", "number of `hold` events"),
-    "peak_moved_per_day": _c("int64", PERSONNEL, "most personnel departing in one day"),
-    "incidents": _c("int64", "count", "all incidents"),
-    "interdicted": _c("int64", "count", "incidents interdicted by T"),
-    "missed": _c("int64", "count", "incidents missed by T"),
-    "undetected": _c("int64", "count", "incidents never detected"),
-    "interdiction_rate": _c("float64", "fraction", "interdicted ÷ all incidents (NaN if none)"),
-    "triggered_fraction": _c("float64", "fraction", "share of incidents with a parent"),
-    "severity_total": _c("float64", "notional", "total severity"),
-    "severity_unstopped": _c("float64", "notional", "severity of missed + undetected"),
-    "mean_wait_days": _c("float64", "days", "mean wait of incidents whose response started"),
-    "max_backlog": _c("int64", "count", "largest `daily.backlog`"),
+    "final_in_iraq": Column("int64", PERSONNEL, "in-Iraq personnel at T (transit excluded)"),
+    "repositioning_triggers": Column("int64", "count", "number of `hold` events"),
+    "peak_moved_per_day": Column("int64", PERSONNEL, "most personnel departing in one day"),
+    "incidents": Column("int64", "count", "all incidents"),
+    "interdicted": Column("int64", "count", "incidents interdicted by T"),
+    "missed": Column("int64", "count", "incidents missed by T"),
+    "undetected": Column("int64", "count", "incidents never detected"),
+    "interdiction_rate": Column("float64", "fraction", "interdicted ÷ all incidents (NaN if none)"),
+    "triggered_fraction": Column("float64", "fraction", "share of incidents with a parent"),
+    "severity_total": Column("float64", "notional", "total severity"),
+    "severity_unstopped": Column("float64", "notional", "severity of missed + undetected"),
+    "mean_wait_days": Column("float64", "days", "mean wait of incidents whose response started"),
+    "max_backlog": Column("int64", "count", "largest `daily.backlog`"),
 }
 """KPI columns present in every run; ``complete_day_<phase>`` columns (``PHASE_KPI``) follow,
 one per phase."""
 
-PHASE_KPI = _c("float64", "days", "the phase's `complete_day` (NaN if never)")
+PHASE_KPI = Column("float64", "days", "the phase's `complete_day` (NaN if never)")
 
 TABLES: dict[str, dict[str, str]] = {
     table: {name: column.dtype for name, column in columns.items()}
@@ -248,7 +248,7 @@ def to_arrow(parts: list[dict[str, Columns]]) -> dict[str, pa.Table]:
             if isinstance(values[0], Labels):
                 kind, array = pa.string(), _join_labels(values)
             else:  # NaT dates become nulls; NaN floats stay NaN
-                kind = _arrow_type(schema.get(column, "float64"))
+                kind = _arrow_type(schema.get(column, PHASE_KPI.dtype))
                 array = from_numpy(np.concatenate(values), kind)
             arrays.append(array)
             fields.append(pa.field(column, kind))

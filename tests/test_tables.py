@@ -15,7 +15,16 @@ from sim.config.load import load_scenario
 from sim.experiment.store import RunStore
 from sim.model.results import Results, SchemaMismatch
 from sim.model.world import World, simulate_columns
-from sim.tables import KPI_COLUMNS, SCHEMA, TABLES, Labels, to_arrow, to_frames
+from sim.tables import (
+    KPI_COLUMNS,
+    KPI_SCHEMA,
+    PHASE_KPI,
+    SCHEMA,
+    TABLES,
+    Labels,
+    to_arrow,
+    to_frames,
+)
 
 BASELINE = Path(__file__).resolve().parents[1] / "scenarios" / "baseline.yaml"
 REPOSITIONING = BASELINE.with_name("repositioning.yaml")
@@ -66,6 +75,11 @@ def test_every_part_records_what_the_schema_declares(path):
     assert results.kpis.keys() - set(KPI_COLUMNS) == {
         f"complete_day_{p.name}" for p in world.scenario.forces.phases
     }
+
+
+def test_every_column_has_a_unit_and_a_meaning():
+    columns = [c for table in SCHEMA.values() for c in table.values()]
+    assert all(c.unit and c.description for c in [*columns, *KPI_SCHEMA.values(), PHASE_KPI])
 
 
 def test_a_column_missing_from_the_schema_is_named():
@@ -156,9 +170,9 @@ def test_workers_write_parquet_without_importing_pandas(tmp_path):
 import sys
 from pathlib import Path
 from sim.config.load import load_scenario
-from sim.experiment.tasks import run_chunk
+from sim.experiment.tasks import Chunk, run_chunk
 scenario = load_scenario({str(BASELINE)!r})
-run_chunk((scenario, 1, [0, 1], Path({str(tmp_path)!r})))
+run_chunk(Chunk(scenario, 1, [0, 1], Path({str(tmp_path)!r})))
 assert "pandas" not in sys.modules, "the worker path imported pandas"
 """
     subprocess.run([sys.executable, "-c", code], check=True)

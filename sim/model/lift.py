@@ -174,6 +174,13 @@ class Asset:
     offset: float  # the departure hour, in days
     next_slot: float
 
+    @classmethod
+    def of(cls, spec: LiftAsset, site_index: dict[str, int], streams: Streams) -> Asset:
+        transit = streams.buffered(f"lift/{spec.name}/transit")
+        serves = frozenset(site_index[s] for s in spec.serves) if spec.serves else None
+        offset = spec.departure_hour / 24.0
+        return cls(spec, DurationSampler(spec.transit_days, transit), serves, offset, offset)
+
     def slot_at_or_after(self, now: float) -> float:
         slot = math.ceil(now - self.offset - 1e-9) + self.offset
         return max(slot, self.next_slot)
@@ -201,20 +208,7 @@ class Lift:
         self.start = start
         self.forces_changed: Hook[[float]] = Hook("forces_changed")
         self.delivered: Hook[[Order, list[int]]] = Hook("delivered")
-        self.assets = [
-            Asset(
-                spec=spec,
-                transit=DurationSampler(
-                    spec.transit_days, streams.buffered(f"lift/{spec.name}/transit")
-                ),
-                serves=frozenset(posture.site_index[s] for s in spec.serves)
-                if spec.serves
-                else None,
-                offset=spec.departure_hour / 24.0,
-                next_slot=spec.departure_hour / 24.0,
-            )
-            for spec in assets
-        ]
+        self.assets = [Asset.of(spec, posture.site_index, streams) for spec in assets]
         self.movements: list[Movement] = []
         self.moved_per_day: dict[int, int] = defaultdict(int)
 

@@ -149,6 +149,8 @@ class IncidentProcess(ABC):
 
 
 class PoissonProcess(IncidentProcess):
+    """λ(t) = λ0: a constant rate."""
+
     spec: Poisson
 
     def prepare(self, start: dt.date) -> float:
@@ -219,6 +221,7 @@ class HawkesProcess(IncidentProcess):
         return self.spec.branching_ratio
 
     def intensity(self, day: float) -> float:
+        """Background now plus the excitation left since the last incident."""
         return super().intensity(day) + decayed(SCALAR, self.excitation, self.beta, day - self.last)
 
     def intensity_on(self, days: np.ndarray, factor: np.ndarray) -> Values:
