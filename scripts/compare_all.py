@@ -43,13 +43,11 @@ def main() -> None:
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
     out = ROOT / "results" / "compare_all" / stamp
     runs = []
-    for path in scenarios:
-        print(f"running {path.stem} ...", flush=True)
-        runs.append(
-            sim.run_experiment(
-                path, args.replications, args.seed, jobs=args.jobs, out=out / path.stem, plots=False
-            )
-        )
+    with sim.Executor("process", jobs=args.jobs) as executor:  # one pool for every scenario
+        for path in scenarios:
+            print(f"running {path.stem} ...", flush=True)
+            options = dict(executor=executor, out=out / path.stem)
+            runs.append(sim.run_experiment(path, args.replications, args.seed, **options))
     written = compare(runs, out / "comparison")
     table = pd.read_csv(written["csv"])
     text = markdown(table, args, scenarios, out)
@@ -80,7 +78,7 @@ def markdown(table: pd.DataFrame, args, scenarios: list[Path], out: Path) -> str
         "",
         f"Produced by `{command}` (`make refresh-results`) on {dt.date.today().isoformat()}: "
         f"{args.replications} replications per scenario, root seed {args.seed}, withdrawal-sim "
-        f"{manifest['versions']['withdrawal-sim']} at commit `{manifest['git_commit']}`.",
+        f"{(manifest.versions or {}).get('withdrawal-sim')} at commit `{manifest.git_commit}`.",
         "Differences are scenario minus baseline, paired replication by replication (common "
         "random numbers), with 95% t intervals. The model is notional: read the differences "
         "and their direction, not the levels.",

@@ -53,17 +53,18 @@ BASELINE = [
         'scenario = sim.load_scenario("../scenarios/baseline.yaml")\n'
         "print(scenario.metadata.description)\n"
         "run_dir = sim.run_experiment(scenario, REPLICATIONS, SEED, results_root=RESULTS,\n"
-        "                             executor='serial', progress=False, plots=False)\n"
+        "                             executor='serial', progress=False)\n"
         "run = sim.load_results(run_dir)\n"
         "run"
     ),
     new_markdown_cell(
-        "## Provenance\n\nThe manifest records the resolved configuration, its "
-        "hash, the seed, package versions and the git commit."
+        "## Provenance\n\nThe manifest (`run.manifest`, read by attribute) records the "
+        "resolved configuration, its hash, the seed, package versions, the git commit and "
+        "every session that ran."
     ),
     new_code_cell(
-        '{k: run.manifest[k] for k in ("scenario", "root_seed", "replications", '
-        '"config_hash", "git_commit", "status")}'
+        'run.manifest.model_dump(include={"scenario", "root_seed", "replications", '
+        '"config_hash", "git_commit", "status"})'
     ),
     new_markdown_cell("## KPIs\n\nOne row per replication; the summary gives 95% t intervals."),
     new_code_cell(
@@ -81,8 +82,10 @@ BASELINE = [
     ),
     new_markdown_cell(
         "The run figures are drawn outside pyplot (so that saving them never depends on the "
-        "backend): a cell shows one by returning it."
+        "backend): a cell shows one by returning it. `sim.run_figures(run_dir)` writes both "
+        "into the run folder, as `withdrawal-sim run` does."
     ),
+    new_code_cell("[path.name for path in sim.run_figures(run_dir)]"),
     figure_cell("from sim.analysis.figures import personnel_figure\n\npersonnel_figure(run)"),
     new_markdown_cell(
         "## Incidents\n\nOne row per incident, with its parent (for self-excited "
@@ -117,12 +120,14 @@ COMPARE = [
         "names = ['baseline', 'full_withdrawal_2025', 'repositioning', 'coalition_leaves_syria',\n"
         "         'isis_resurgence', 'coordination_breakdown', 'five_year_plan_slips']\n"
         "runs = []\n"
-        "for name in names:\n"
-        "    # a new folder under RESULTS/compare/<name>/ on every execution\n"
-        "    run_dir = sim.run_experiment(f'../scenarios/{name}.yaml', REPLICATIONS, SEED,\n"
-        "                                 results_root=RESULTS / 'compare', executor='serial',\n"
-        "                                 progress=False, plots=False)\n"
-        "    runs.append(sim.load_results(run_dir))\n"
+        "# one executor for every run ('process' would keep one pool of workers for all)\n"
+        "with sim.Executor('serial') as executor:\n"
+        "    for name in names:\n"
+        "        # a new folder under RESULTS/compare/<name>/ on every execution\n"
+        "        run_dir = sim.run_experiment(f'../scenarios/{name}.yaml', REPLICATIONS, SEED,\n"
+        "                                     results_root=RESULTS / 'compare',\n"
+        "                                     executor=executor, progress=False)\n"
+        "        runs.append(sim.load_results(run_dir))\n"
         "[run.name for run in runs]"
     ),
     new_markdown_cell(
@@ -152,7 +157,7 @@ COMPARE = [
         "    'metadata.name=more_force_protection',\n"
         "    'forces.phases.phase_2.reduce.erbil.force_protection=340'])\n"
         "run_dir = sim.run_experiment(variant, REPLICATIONS, SEED, results_root=RESULTS / 'compare',\n"
-        "                             executor='serial', progress=False, plots=False)\n"
+        "                             executor='serial', progress=False)\n"
         "compare_runs([runs[0], sim.load_results(run_dir)]).set_index('kpi').loc[\n"
         "    ['final_in_iraq', 'incidents'], ['difference', 'diff_ci_low', 'diff_ci_high']]"
     ),
@@ -171,11 +176,10 @@ SWEEP = [
         "0 to 1,000 trainers in Erbil."
     ),
     new_code_cell(
-        "from sim.experiment.sweep import run_sweep, load_sweep_results\n\n"
         "# a new folder under RESULTS/sweeps/residual_trainers/ on every execution\n"
-        "grid_dir = run_sweep('../scenarios/sweeps/residual_trainers.yaml', REPLICATIONS,\n"
-        "                     results_root=RESULTS, executor='serial', progress=False)\n"
-        "kpis = load_sweep_results(grid_dir)\n"
+        "grid_dir = sim.run_sweep('../scenarios/sweeps/residual_trainers.yaml', REPLICATIONS,\n"
+        "                         results_root=RESULTS, executor='serial', progress=False)\n"
+        "kpis = sim.load_sweep_results(grid_dir)\n"
         "kpis.groupby('forces.sites.erbil.personnel.trainers')[['final_in_iraq', 'incidents']].mean()"
     ),
     figure_cell(
@@ -197,7 +201,7 @@ SWEEP = [
         "spec['sweep'].update(samples=SOBOL_SAMPLES, scenario=base)\n"
         "small = RESULTS / 'threat_sobol_small.yaml'  # replaced on every execution\n"
         "small.write_text(yaml.safe_dump(spec))\n"
-        "sobol_dir = run_sweep(small, 1, results_root=RESULTS, executor='serial', progress=False)\n"
+        "sobol_dir = sim.run_sweep(small, 1, results_root=RESULTS, executor='serial', progress=False)\n"
         "sobol_dir.relative_to(RESULTS)"
     ),
     figure_cell(

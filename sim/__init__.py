@@ -6,9 +6,14 @@ The public API is small and imported lazily (so ``withdrawal-sim --help`` stays 
     import sim
     scenario = sim.load_scenario("scenarios/baseline.yaml", overrides=["run.seed=3"])
     run_dir = sim.run_experiment(scenario, replications=50, seed=1)
+    sim.run_figures(run_dir)                         # personnel.png, incidents.png in it
     run = sim.load_results(run_dir)
     run.kpis.describe()
     sim.forces_at(run.forces, days=[0, 365, 730])   # personnel by site and role on those days
+
+    with sim.Executor("process", jobs=2) as executor:  # one pool for several runs
+        for seed in (1, 2):
+            sim.run_experiment(scenario, 50, seed, executor=executor)
 """
 
 from __future__ import annotations
@@ -22,8 +27,11 @@ _API = {
     "Scenario": "sim.config.schema",
     "simulate": "sim.model.world",
     "run_experiment": "sim.experiment.runner",
+    "Executor": "sim.experiment.executors",
     "load_results": "sim.experiment.results",
+    "run_sweep": "sim.experiment.sweep",
     "load_sweep_results": "sim.experiment.sweep",
+    "run_figures": "sim.analysis.figures",
     "forces_at": "sim.analysis.forces",
 }
 
