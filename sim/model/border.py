@@ -34,6 +34,7 @@ from sim.config.schema import Scenario
 from sim.model.durations import sampler
 from sim.model.hooks import Hook
 from sim.model.modulation import RateModulation
+from sim.model.ops import Values
 from sim.model.posture import Posture
 from sim.model.results import Results
 from sim.streams import BufferedDraws, Streams
@@ -64,8 +65,8 @@ class SectorState:
     busy_area: float = 0.0
     last_change: float = 0.0
 
-    def busy_until(self, now: float) -> float:
-        """Unit-days of work done up to ``now``."""
+    def busy_until(self, now: Values) -> Values:
+        """Unit-days of work done up to ``now`` (or up to each of the record times)."""
         return self.busy_area + self.busy * (now - self.last_change)
 
     def change_busy(self, now: float, delta: int) -> None:

@@ -224,8 +224,7 @@ class SectorRecorder:
         if stop > first:
             state = self.states[sector]
             self.backlog[first:stop, sector] = state.waiting
-            elapsed = self.times.days[first:stop] - state.last_change
-            self.busy[first:stop, sector] = state.busy_area + state.busy * elapsed
+            self.busy[first:stop, sector] = state.busy_until(self.times.days[first:stop])
 
     def record(self, results: Results) -> None:
         """The ``daily`` table (after the incidents are recorded) and the largest backlog."""
