@@ -189,9 +189,7 @@ def triggered(tmp_path_factory):
         [*SHORT, f"{rule}.hold_above=6", f"{rule}.release_below=3"],
     )
     out = tmp_path_factory.mktemp("triggered") / "run"
-    return sim.run_experiment(
-        scenario, 3, 7, out=out, executor="serial", progress=False
-    )
+    return sim.run_experiment(scenario, 3, 7, out=out, executor="serial", progress=False)
 
 
 @pytest.mark.parametrize("opened", ["load_results", "run_figures"])

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 from sim.config.limits import MAX_REPLICATIONS, MAX_SEED
 from sim.experiment.errors import RunError
 from sim.experiment.executors import Executor
+from sim.experiment.journal import JournalError
 from sim.experiment.lock import FolderLock
 from sim.experiment.manifest import MANIFEST, Manifest, Session, Status, read_manifest
 from sim.experiment.store import (
@@ -128,7 +129,8 @@ class Opened(Generic[M]):
         manifest.close(self.session, seconds, status)
         if error is not None:
             manifest.error = f"{type(error).__name__}: {error}"[:2000]
-        manifest.completed_replications = self.completed()
+        with contextlib.suppress(JournalError):  # the error being recorded may be that one
+            manifest.completed_replications = self.completed()
         written = sum(store.write_seconds for store in self.stores.values())
         manifest.write_seconds = round(manifest.write_seconds + written, 3)
         manifest.write(self.folder)
