@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 import tempfile
 import time
@@ -11,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.common import BASELINE, CLI, run_measured
+from sim.experiment.manifest import RunManifest, read_manifest
 
 
 def _command(n: int, out: Path, *options: str) -> list[str]:
@@ -33,13 +33,13 @@ def peak_memory(small: int = 1_000, large: int = 10_000) -> dict[str, float]:
     }
 
 
-def _cli_run(n: int, folder: Path, *options: str) -> tuple[float, dict]:
+def _cli_run(n: int, folder: Path, *options: str) -> tuple[float, RunManifest]:
     """One ``withdrawal-sim run`` in a fresh process: (wall seconds, its manifest)."""
     out = folder / f"run-{len(list(folder.glob('run-*')))}"
     began = time.perf_counter()
     subprocess.run(_command(n, out, *options), check=True, capture_output=True)
     wall = time.perf_counter() - began
-    return wall, json.loads((out / "manifest.json").read_text())
+    return wall, read_manifest(out, "run")
 
 
 SERIAL = ("--executor", "serial")
@@ -53,14 +53,15 @@ def _rounds(n: int, folder: Path, executors: list[tuple[str, ...]], rounds: int)
     run seconds, share of the run spent writing).
 
     Wall time includes the interpreter and imports; run time is the manifest's
-    ``elapsed_seconds``, from the start of the run to its last committed chunk.
+    ``elapsed_seconds``, from the start of the run to its last committed chunk (a local
+    Dask cluster's start included, its shutdown not).
     """
     out: list[list] = [[] for _ in executors]
     for _ in range(rounds):
         for runs, options in zip(out, executors, strict=True):
             wall, manifest = _cli_run(n, folder, *options)
-            elapsed = manifest["elapsed_seconds"]
-            runs.append((wall, elapsed, manifest["write_seconds"] / elapsed))
+            elapsed = manifest.elapsed_seconds
+            runs.append((wall, elapsed, manifest.write_seconds / elapsed))
     return out
 
 
