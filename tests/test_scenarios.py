@@ -49,7 +49,7 @@ def test_scenario_runs_from_the_cli(path, tmp_path):
     )
     assert result.exit_code == 0, result.output
     run = sim.load_results(out)
-    assert run.manifest["status"] == "complete" and run.name == path.stem
+    assert run.manifest.status == "complete" and run.name == path.stem
     assert len(run.kpis) == 2 and len(run.incidents) > 0
 
 
