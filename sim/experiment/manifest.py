@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+from abc import abstractmethod
 from pathlib import Path
 from types import UnionType
 from typing import (
@@ -144,6 +145,11 @@ class Manifest(_Record):
     write_seconds: float = 0.0  # spent writing parts, summed over the processes that did
     error: str | None = None
     code_changes: list[CodeChange] = []
+
+    @property
+    @abstractmethod
+    def digest(self) -> str:
+        """The hash that identifies what runs: a resume must find the same."""
 
     @classmethod
     def new(cls, **fields: Any) -> Self:
