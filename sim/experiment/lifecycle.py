@@ -102,7 +102,7 @@ class Opened(Generic[M]):
         desc = self.experiment.name
         results = self.executor.map(run_chunk, tasks)
         with (
-            tqdm(total=total, disable=not showing(progress), unit="rep", desc=desc) as bar,
+            tqdm(total=total, disable=not _showing(progress), unit="rep", desc=desc) as bar,
             contextlib.closing(results),  # an error here shuts the workers down first
         ):
             for done in results:
@@ -154,7 +154,7 @@ def open_experiment(
                 yield opened
         return
     manifest = experiment.manifest.new(**experiment.fields)
-    folder = chosen_folder(experiment.out) or experiment.root / run_folder_name(
+    folder = _chosen_folder(experiment.out) or experiment.root / _run_folder_name(
         experiment.digest, manifest.root_seed
     )
     store = RunStore(folder)
@@ -205,7 +205,7 @@ def _stores(experiment: Experiment[M], folder: Path) -> dict[int, RunStore]:
 
 def _ready(opened: Opened[M], fresh: bool) -> list[str]:
     """Make every unit's folder and, on resume, drop damaged chunks: what was repaired."""
-    tables = opened.experiment.tables or all_tables()
+    tables = opened.experiment.tables or _all_tables()
     repaired = []
     for unit, store in opened.stores.items():
         own = store.run_dir != opened.folder
@@ -232,10 +232,10 @@ def _remove(experiment: Experiment[M], folder: Path, stores: dict[int, RunStore]
 
 def _resume_folder(experiment: Experiment[M]) -> Path:
     """The folder to resume: the one asked for, or the newest of this experiment."""
-    if folder := chosen_folder(experiment.out):
+    if folder := _chosen_folder(experiment.out):
         return folder
     root, kind = experiment.root, experiment.manifest.noun
-    folder = latest_folder(root, experiment.digest)
+    folder = _latest_folder(root, experiment.digest)
     if folder is None:
         others = len(list(root.glob("*"))) if root.is_dir() else 0
         raise RunError(
@@ -281,7 +281,7 @@ def check_counts(**counts: int | None) -> None:
             )
 
 
-def all_tables() -> list[str]:
+def _all_tables() -> list[str]:
     """The tables a run writes (the folders its store may clean up)."""
     from sim.tables import TABLES
 
@@ -304,28 +304,28 @@ def chunk_size(n: int, jobs: int) -> int:
     return max(1, min(25, math.ceil(n / (4 * jobs))))
 
 
-def showing(progress: bool | None) -> bool:
+def _showing(progress: bool | None) -> bool:
     """Whether to show progress: as asked, or when standard error is a terminal."""
     return sys.stderr.isatty() if progress is None else progress
 
 
-def run_folder_name(digest: str, seed: int) -> str:
+def _run_folder_name(digest: str, seed: int) -> str:
     """A new folder's name: the UTC start time, the start of the hash, the seed and a
     random suffix, so two runs started in the same second never share a folder."""
     now = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
     return f"{now}-{digest[:8]}-s{seed}-{uuid.uuid4().hex[:6]}"
 
 
-def latest_folder(root: Path, digest: str) -> Path | None:
+def _latest_folder(root: Path, digest: str) -> Path | None:
     """The most recently started folder in ``root`` of the experiment with hash ``digest``
-    (named by ``run_folder_name``), or None."""
+    (named by ``_run_folder_name``), or None."""
     found = [
         p for p in root.glob(f"*-{digest[:8]}-*") if not p.is_symlink() and (p / MANIFEST).is_file()
     ]
     return max(found, key=lambda p: (p.name[:15], p.stat().st_mtime_ns), default=None)
 
 
-def chosen_folder(out: str | Path | None) -> Path | None:
+def _chosen_folder(out: str | Path | None) -> Path | None:
     """The folder the user named with ``out``, or None for one of the tool's choosing."""
     if out is not None and not str(out).strip():
         raise RunError("--out is empty; give a folder, or leave it out for a new one")
