@@ -11,6 +11,7 @@ import simpy
 
 from benchmarks.common import BASELINE, CLI
 from sim.config.load import load_scenario
+from sim.config.raw import RawScenario
 from sim.model.world import World, simulate_columns
 
 
@@ -88,7 +89,7 @@ def _scaled(scenario, years: float = 3.0, rate: float = 1.0):
     for proc in data["threats"]["processes"]:
         key = "background_rate_per_day" if proc["kind"] == "hawkes" else "rate_per_day"
         proc[key] *= rate
-    return type(scenario).model_validate(data)
+    return RawScenario.from_mapping(data, "<benchmark>").validate()
 
 
 def _per_replication(

@@ -5,6 +5,9 @@ The public API is small and imported lazily (so ``withdrawal-sim --help`` stays 
 
     import sim
     scenario = sim.load_scenario("scenarios/baseline.yaml", overrides=["run.seed=3"])
+    raw = sim.RawScenario.from_file("scenarios/baseline.yaml")  # before validation
+    raw.override("forces.lift.airlift.lifts_per_day", 2)
+    variant = raw.validate()                         # schema and cross-field checks
     run_dir = sim.run_experiment(scenario, replications=50, seed=1)
     sim.run_figures(run_dir)                         # personnel.png, incidents.png in it
     run = sim.load_results(run_dir)
@@ -25,6 +28,7 @@ _API = {
     "load_scenario": "sim.config.load",
     "ScenarioError": "sim.config.errors",
     "Scenario": "sim.config.schema",
+    "RawScenario": "sim.config.raw",
     "simulate": "sim.model.world",
     "run_experiment": "sim.experiment.runner",
     "Executor": "sim.experiment.executors",

@@ -35,19 +35,18 @@ class RunResults:
 
     @cached_property
     def scenario(self) -> Scenario:
-        """The run's resolved scenario, validated again (a manifest is untrusted input)."""
-        from pydantic import ValidationError
+        """The run's resolved scenario, validated again with the cross-field checks (a
+        manifest is untrusted input); the first problem names the manifest and the key."""
+        from sim.config.errors import ScenarioError
+        from sim.config.raw import RawScenario
 
-        from sim.config.schema import Scenario
-
+        manifest = f"{self.run_dir}/manifest.json"
         try:
-            return Scenario.model_validate(self.manifest.config)
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(p) for p in first["loc"])
-            raise RunError(
-                f"{self.run_dir}/manifest.json: config.{where}: {first['msg']}"
-            ) from None
+            return RawScenario.from_mapping(self.manifest.config, manifest).validate()
+        except ScenarioError as exc:
+            first = exc.problems[0]
+            key = ".".join(str(part) for part in ("config", *first.path))
+            raise RunError(f"{manifest}: {key}: {first.message}") from None
 
     def problems(self) -> list[str]:
         """What is wrong with the committed parts (missing, resized, changed), if anything."""
