@@ -13,7 +13,18 @@ from collections.abc import Iterable, Iterator
 from statistics import NormalDist
 
 from sim.config.errors import PathKey, suggestion
-from sim.config.schema import NHPP, Fixed, Hawkes, LogNormal, Pareto, Poisson, Scenario, Step
+from sim.config.geography_checks import geography_problems
+from sim.config.schema import (
+    NHPP,
+    Fixed,
+    Hawkes,
+    LogNormal,
+    Pareto,
+    Poisson,
+    Repositioning,
+    Scenario,
+    Step,
+)
 
 Found = Iterator[tuple[PathKey, str]]
 SHARE_TOLERANCE = 1e-6
@@ -188,11 +199,8 @@ def _repositioning(s: Scenario, sites: dict) -> Found:
         at = ("forces", "repositioning", rule.name)
         if rule.signal not in s.signals:
             yield (*at, "signal"), _unknown(rule.signal, s.signals, "signal")
-        if rule.release_below >= rule.hold_above:
-            yield (
-                (*at, "release_below"),
-                (f"must be below hold_above ({rule.hold_above:g}) so the rule does not flap"),
-            )
+        signal = s.signals.get(rule.signal)
+        yield from _thresholds(rule, at, signal.kind if signal else None)
         if rule.return_personnel and rule.return_to is None:
             yield (*at, "return_to"), "required when return_personnel is above 0"
         for name in [rule.return_to] if rule.return_to else []:
@@ -206,6 +214,34 @@ def _repositioning(s: Scenario, sites: dict) -> Found:
                 yield (*at, "return_roles"), _unknown(role, f.roles, "role")
             elif role in f.residual_roles:
                 yield (*at, "return_roles"), f"'{role}' is a residual role and never moves"
+
+
+def _thresholds(rule: Repositioning, at: PathKey, signal_kind: str | None) -> Found:
+    """A rule's trigger and release: both absolute or both relative to the expected value,
+    the release below the trigger so the rule does not flap."""
+    absolute = (rule.hold_above, rule.release_below)
+    relative = (rule.hold_above_expected, rule.release_below_expected)
+    if all(v is None for v in absolute) == all(v is None for v in relative):
+        yield (
+            (*at, "hold_above"),
+            (
+                "give hold_above and release_below, or hold_above_expected and "
+                "release_below_expected (multiples of the expected count), not both"
+            ),
+        )
+        return
+    hold, release = absolute if absolute[0] is not None else relative
+    suffix = "" if absolute[0] is not None else "_expected"
+    if hold is None or release is None:
+        missing, given = ("hold_above", "release_below")[:: 1 if hold is None else -1]
+        yield (*at, missing + suffix), f"required with {given}{suffix}"
+    elif release >= hold:
+        yield (
+            (*at, "release_below" + suffix),
+            f"must be below hold_above{suffix} ({hold:g}) so the rule does not flap",
+        )
+    if suffix and signal_kind not in (None, "incidents"):
+        yield (*at, "hold_above" + suffix), "needs an incidents signal (it has an expected count)"
 
 
 def _border(s: Scenario) -> Found:
@@ -365,7 +401,7 @@ def _signals(s: Scenario) -> Found:
 def semantic_problems(s: Scenario) -> list[tuple[PathKey, str]]:
     """Every cross-field problem of ``s`` (an empty list when it is consistent)."""
     found: list[tuple[PathKey, str]] = []
-    for check in (_clock, _forces, _border, _threats, _signals):
+    for check in (_clock, _forces, _border, geography_problems, _threats, _signals):
         found.extend(check(s))
     if not found:  # the estimate assumes the rest is consistent (branching ratios below 1)
         found.extend(_workload(s))

@@ -15,9 +15,11 @@ from sim.config.schema.common import (
     Name,
     NonNegativeFloat,
     Personnel,
+    PositiveFloat,
     Strict,
     Text,
 )
+from sim.config.schema.geography import Latitude, Longitude
 
 
 class Site(Strict):
@@ -31,6 +33,9 @@ class Site(Strict):
     personnel: dict[Name, Personnel] = Field(
         default_factory=dict, description="Initial personnel by role."
     )
+    lat: Latitude | None = Field(None, description="Where the site is (geography).")
+    lon: Longitude | None = None
+    source: Text = Field("", description="The public source of the coordinates.")
 
 
 class PhaseCondition(Strict):
@@ -38,6 +43,13 @@ class PhaseCondition(Strict):
 
     signal: Name
     below: float
+
+
+class IsrMove(Strict):
+    """What a phase does to an ISR asset when it starts: a new count, a new base, or both."""
+
+    count: int | None = Field(None, ge=0, le=1_000)
+    base: Name | None = None
 
 
 class Phase(Strict):
@@ -53,6 +65,9 @@ class Phase(Strict):
     )
     destinations: dict[Name, Fraction] = Field(
         min_length=1, description="Destination site -> share of the personnel moved (sums to 1)."
+    )
+    isr: dict[Name, IsrMove] = Field(
+        default_factory=dict, description="ISR asset -> its count or base from the phase start."
     )
 
 
@@ -78,9 +93,19 @@ class Repositioning(Strict):
 
     name: Name
     signal: Name
-    hold_above: float = Field(description="Trigger when the signal reaches this value.")
-    release_below: float = Field(
-        description="Release when the signal falls below this value (hysteresis)."
+    hold_above: float | None = Field(
+        None, description="Trigger when the signal reaches this value."
+    )
+    release_below: float | None = Field(
+        None, description="Release when the signal falls below this value (hysteresis)."
+    )
+    hold_above_expected: PositiveFloat | None = Field(
+        None,
+        description="Instead of hold_above: this many times the signal's expected value "
+        "(an incidents signal's expected count over its window; docs/model.md §3.6).",
+    )
+    release_below_expected: PositiveFloat | None = Field(
+        None, description="Instead of release_below: this many times the expected value."
     )
     check_interval_days: Interval = 1.0
     hold_drawdown: bool = True

@@ -19,6 +19,7 @@ from sim.config.schema.common import (
     Text,
 )
 from sim.config.schema.forces import Forces
+from sim.config.schema.geography import Geography
 from sim.config.schema.threats import Threats
 
 
@@ -68,6 +69,7 @@ class Scenario(Strict):
     forces: Forces
     border: Border
     threats: Threats
+    geography: Geography | None = None
     signals: dict[Name, Signal] = Field(default_factory=dict)
     run: Run = Run()
 

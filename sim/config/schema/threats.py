@@ -17,6 +17,7 @@ from sim.config.schema.common import (
     Severity,
     Strict,
 )
+from sim.config.schema.geography import LocalPresence
 
 
 class IncidentType(Strict):
@@ -136,6 +137,7 @@ class Modulation(Strict):
     iraqi_capacity: CapacityFactor = CapacityFactor(enabled=False)
     fortification: FortificationFactor = FortificationFactor(enabled=False)
     coordination: CoordinationFactor = CoordinationFactor(enabled=False)
+    local_presence: LocalPresence = LocalPresence(enabled=False)
 
 
 class Threats(Strict):
