@@ -125,6 +125,9 @@ def test_scenario_file_schema_requires_only_names():
         "Poisson",
         "NHPP",
         "Hawkes",
+        "Place",
+        "Crossing",
+        "IsrAsset",
     }
     assert all(fields == ["name"] for fields in required.values())
 
