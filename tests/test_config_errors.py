@@ -152,7 +152,7 @@ forces:
 forces:
   phases:
     - name: phase_1
-      destinations: {erbil: 0.5, syria: 0.25, home: 0.30}  # <--
+      destinations: {erbil: 0.5, ne_syria: 0.25, home: 0.30}  # <--
 """,
         "forces.phases.phase_1.destinations",
         hint="shares must sum to 1 (they sum to 1.05)",
@@ -174,7 +174,7 @@ forces:
   phases:
     - name: phase_3
       start_date: 2027-03-01
-      reduce: {syria: {}}
+      reduce: {ne_syria: {}}
       destinations:
         hme: 1.0  # <--
 """,

@@ -1,6 +1,6 @@
 """The baseline drawdown against the reported figures and against arithmetic done by hand.
 
-scenarios/baseline.yaml (configs/posture/two_phase.yaml): 2,000 in Iraq (Ain al-Asad 900,
+scenarios/baseline.yaml (configs/posture/sites.yaml, two_phase.yaml): 2,000 in Iraq (Ain al-Asad 900,
 Victory 400, JOC 150, Erbil 550, of them 40 + 30 + 30 + 50 = 150 trainers, residual); 900 in
 Syria. Phase 1 from 2025-09-01 (day 243) empties Ain al-Asad, Victory and the JOC to Erbil
 0.45, Syria 0.25 and home 0.30, each role split on its own by largest remainder:

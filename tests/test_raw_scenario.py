@@ -145,18 +145,18 @@ def test_override_by_name_and_by_index_records_the_named_path():
 
 def test_renaming_an_item_by_set_moves_its_keys_to_the_new_name():
     raw = baseline()
-    raw.override_text("forces.sites.syria={name: north_east, country: syria}")
+    raw.override_text("forces.sites.ne_syria={name: north_east, country: syria}")
     raw.override("forces.sites.north_east.personnel", {"advisers": 3})
     sites = raw.to_dict()["forces"]["sites"]
     assert {"name": "north_east", "country": "syria", "personnel": {"advisers": 3}} in sites
-    assert "syria" not in [s["name"] for s in sites]
-    assert not [p for p in raw.positions if p[:3] == ("forces", "sites", "syria")]
+    assert "ne_syria" not in [s["name"] for s in sites]
+    assert not [p for p in raw.positions if p[:3] == ("forces", "sites", "ne_syria")]
     new = ("forces", "sites", "north_east")
-    assert str(raw.positions[new]).startswith("--set forces.sites.syria=")
+    assert str(raw.positions[new]).startswith("--set forces.sites.ne_syria=")
     assert raw.positions[(*new, "personnel", "advisers")] == Position(PYTHON)
     with pytest.raises(ScenarioError) as caught:
-        raw.override("forces.sites.syria.personnel.advisers", 1)
-    assert "no list item 'syria'" in problem_of(caught)[2]
+        raw.override("forces.sites.ne_syria.personnel.advisers", 1)
+    assert "no list item 'ne_syria'" in problem_of(caught)[2]
 
 
 def test_a_typed_override_of_a_mapping_and_a_list_is_used_as_given():
