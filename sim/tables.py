@@ -106,7 +106,9 @@ SCHEMA: dict[str, dict[str, Column]] = {
         "lift": Column("int64", "id", "sequential lift id within the replication (all assets)"),
         "asset": Column("str", "name", "lift asset name"),
         "owner": Column("str", "name", "phase or rule that ordered the move"),
-        "purpose": Column("str", "name", "`drawdown` or `return`"),
+        "purpose": Column(
+            "str", "name", "`drawdown`, `return` (a rule's trigger) or `release` (taken back)"
+        ),
         "origin": Column("str", "name", "site the lift left"),
         "destination": Column("str", "name", "site the lift goes to"),
         "depart_day": _DEPART,
@@ -132,6 +134,9 @@ SCHEMA: dict[str, dict[str, Column]] = {
         "date": DATE_OF_DAY,
         "action": Column("str", "name", "`hold` or `release`"),
         "signal_value": Column("float64", "signal", "the signal when the rule acted"),
+        "threshold": Column(
+            "float64", "signal", "the threshold crossed (k × the expected count if so given)"
+        ),
     },
     "incidents": {  # one row per incident
         "replication": REPLICATION,
@@ -154,6 +159,11 @@ SCHEMA: dict[str, dict[str, Column]] = {
         "response_end_day": Column("float64", "days", "when handling ended (NaN unless before T)"),
         "wait_days": Column("float64", "days", "response_start_day − day (NaN when not started)"),
         "outcome": Column("str", "name", "`interdicted`, `missed`, `undetected` or `pending`"),
+        "border_km": Column(
+            "float64", "km", "position along the border from its northern end (NaN: no geography)"
+        ),
+        "latitude": Column("float64", "degrees north", "of that point (NaN: no geography)"),
+        "longitude": Column("float64", "degrees east", "of that point (NaN: no geography)"),
     },
     "daily": {  # one row per interval [t_{k−1}, t_k) and sector, labelled day = t_k
         "replication": REPLICATION,
@@ -196,11 +206,31 @@ KPI_SCHEMA: dict[str, Column] = {
     "severity_unstopped": Column("float64", "notional", "severity of missed + undetected"),
     "mean_wait_days": Column("float64", "days", "mean wait of incidents whose response started"),
     "max_backlog": Column("int64", "count", "largest `daily.backlog`"),
+    "incidents_per_100km_year": Column(
+        "float64", "per 100 km per year", "incidents ÷ (Σ sector lengths / 100) ÷ (T / 365.25)"
+    ),
 }
-"""KPI columns present in every run; ``complete_day_<phase>`` columns (``PHASE_KPI``) follow,
-one per phase."""
+"""KPI columns present in every run; one column per phase and one per sector follow
+(``PER_PHASE``, ``PER_SECTOR``)."""
 
 PHASE_KPI = Column("float64", "days", "the phase's `complete_day` (NaN if never)")
+SECTOR_KPI = Column(
+    "float64", "per 100 km per year", "the sector's incidents ÷ (its length / 100) ÷ (T / 365.25)"
+)
+PER_PHASE = "complete_day_"
+PER_SECTOR = "incidents_per_100km_year_"
+"""Prefixes of the KPI columns named after a phase (``PHASE_KPI``) or a sector
+(``SECTOR_KPI``): ``complete_day_<phase>``, ``incidents_per_100km_year_<sector>``."""
+
+
+def kpi_columns(phases: Sequence[str], sectors: Sequence[str]) -> list[str]:
+    """Every KPI column of a scenario with these phases and sectors, in the table's order."""
+    return [
+        *KPI_SCHEMA,
+        *(PER_PHASE + name for name in phases),
+        *(PER_SECTOR + name for name in sectors),
+    ]
+
 
 TABLES: dict[str, dict[str, str]] = {
     table: {name: column.dtype for name, column in columns.items()}
@@ -209,7 +239,7 @@ TABLES: dict[str, dict[str, str]] = {
 """Every table but ``kpis``: column -> dtype (``str`` for names)."""
 
 KPI_COLUMNS: dict[str, str] = {name: column.dtype for name, column in KPI_SCHEMA.items()}
-"""KPI column -> dtype, without the ``complete_day_<phase>`` columns."""
+"""KPI column -> dtype, without the columns named after a phase or a sector."""
 
 _ARROW_TYPES = {"int64": "int64", "float64": "float64", "bool": "bool_"}  # names are Labels
 
@@ -248,6 +278,7 @@ def to_arrow(parts: list[dict[str, Columns]]) -> dict[str, pa.Table]:
             if isinstance(values[0], Labels):
                 kind, array = pa.string(), _join_labels(values)
             else:  # NaT dates become nulls; NaN floats stay NaN
+                # per phase and per sector KPIs are float64 alike
                 kind = _arrow_type(schema.get(column, PHASE_KPI.dtype))
                 array = from_numpy(np.concatenate(values), kind)
             arrays.append(array)

@@ -1,9 +1,10 @@
 """The baseline drawdown against the reported figures and against arithmetic done by hand.
 
-scenarios/baseline.yaml (configs/posture/sites.yaml, two_phase.yaml): 2,000 in Iraq (Ain al-Asad 900,
-Victory 400, JOC 150, Erbil 550, of them 40 + 30 + 30 + 50 = 150 trainers, residual); 900 in
-Syria. Phase 1 from 2025-09-01 (day 243) empties Ain al-Asad, Victory and the JOC to Erbil
-0.45, Syria 0.25 and home 0.30, each role split on its own by largest remainder:
+scenarios/baseline.yaml (configs/posture/sites.yaml, two_phase.yaml): 2,000 in Iraq
+(Ain al-Asad 900, Victory 400, JOC 150, Erbil 550, of them 40 + 30 + 30 + 50 = 150 trainers,
+residual); 900 in Syria (al-Tanf 200, north-east Syria 700). Phase 1 from 2025-09-01
+(day 243) empties Ain al-Asad, Victory and the JOC to Erbil 0.45, north-east Syria 0.25 and
+home 0.30, each role split on its own by largest remainder:
 
   Ain al-Asad  advisers 150 -> 67.5/37.5/45 -> 68/37/45 (tie to Erbil); force protection
                450 -> 202.5/112.5/135 -> 203/112/135; support 260 -> 117/65/78.
@@ -72,13 +73,13 @@ def test_after_phase_1(tables):
     by_route = phase_1.groupby(["origin", "destination"])["personnel"].sum().to_dict()
     assert by_route == {
         ("ain_al_asad", "erbil"): 388,
-        ("ain_al_asad", "syria"): 214,
+        ("ain_al_asad", "ne_syria"): 214,
         ("ain_al_asad", "home"): 258,
         ("victory", "erbil"): 167,
-        ("victory", "syria"): 92,
+        ("victory", "ne_syria"): 92,
         ("victory", "home"): 111,
         ("joc_baghdad", "erbil"): 54,
-        ("joc_baghdad", "syria"): 30,
+        ("joc_baghdad", "ne_syria"): 30,
         ("joc_baghdad", "home"): 36,
     }
     # complete when the last of its lifts arrives: the airlift's at 255.25, or a late convoy

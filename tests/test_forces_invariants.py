@@ -39,7 +39,7 @@ def _scenarios():
     return {
         "baseline": base,
         # back to Erbil (not governed in phase 1): they stay until phase 2
-        "return_to_erbil": with_repositioning(base, _rule("erbil", ["home", "syria"]), WARNING),
+        "return_to_erbil": with_repositioning(base, _rule("erbil", ["home", "ne_syria"]), WARNING),
         # back to a site phase 1 is emptying: they leave again after release
         "return_to_governed": with_repositioning(
             base, _rule("ain_al_asad", ["erbil", "home"]), WARNING

@@ -1,10 +1,12 @@
-"""The repositioning rule: hold and release days, the hold itself, returns, and hysteresis.
+"""The repositioning rule: hold and release days, the hold itself, returns, releases and
+hysteresis.
 
 Every scenario here is one Iraqi ``base`` of 1000 troops and 20 residual trainers, emptied
 ``home`` by a phase from day 10 with one lift asset (100 a lift, 1 lift a day at 00:00,
 0.5 days in transit). Without a rule the last lift leaves on day 10 + 10 - 1 = 19.
 A rule watching the ``warning`` signal holds at 5 and releases below 2, checking every day,
-and brings 150 people from ``home`` back to ``base`` when it triggers.
+and brings 150 people from ``home`` back to ``base`` when it triggers; at the release they
+go back ``home`` (purpose ``release``), ahead of the drawdown (a rule's moves come first).
 """
 
 from __future__ import annotations
@@ -68,6 +70,10 @@ def _drawdown(moves):
     return moves[moves["purpose"] == "drawdown"]
 
 
+def _released(moves):
+    return moves[moves["purpose"] == "release"]
+
+
 def test_policy_logs_one_hold_and_one_release_on_the_expected_days(held):
     tables, _ = held
     policy = tables["policy"]
@@ -109,14 +115,21 @@ def test_returned_personnel_move_back(held):
     assert all(load["trainers"] == 0 for _, _, load in loads)
 
 
-def test_drawdown_resumes_after_release_and_the_phase_completes(held):
+def test_release_sends_the_returned_back_then_the_drawdown_resumes(held):
     tables, _ = held
-    drawdown = _drawdown(tables["movements"])
+    moves = tables["movements"]
+    # on day 20 the 150 returned go back home first (days 20 and 21), then the 600 who never
+    # moved leave as the phase orders: ceil(600 / 100) = 6 lifts, days 22..27
+    released = _released(moves)
+    assert released["depart_day"].tolist() == [20.0, 21.0]
+    assert released["personnel"].tolist() == [100, 50]
+    assert (released["origin"] == "base").all() and (released["destination"] == "home").all()
+    assert (released["owner"] == "rule").all()
+    drawdown = _drawdown(moves)
     after = drawdown[drawdown["depart_day"] >= RELEASE]
-    # on day 20, 600 never moved + 150 returned = 750: ceil(750 / 100) = 8 lifts, days 20..27
-    assert after["depart_day"].tolist() == [float(d) for d in range(RELEASE, RELEASE + 8)]
-    assert after["personnel"].tolist() == [100] * 7 + [50]
-    assert drawdown["personnel"].sum() == 1000 + RETURNED
+    assert after["depart_day"].tolist() == [float(d) for d in range(RELEASE + 2, RELEASE + 8)]
+    assert after["personnel"].tolist() == [100] * 6
+    assert drawdown["personnel"].sum() == 1000
     # complete when the last lift arrives: 27 + 0.5
     phases = tables["phases"].set_index("phase")
     assert phases.loc["out", "complete_day"] == 27.5
@@ -177,7 +190,8 @@ def test_rule_rearms_after_release():
         assert not drawdown["depart_day"].between(hold, release, inclusive="left").any()
     returned = moves.query("purpose == 'return'")["personnel"].sum()
     assert returned == 2 * RETURNED
-    assert drawdown["personnel"].sum() == 1000 + returned
+    assert _released(moves)["personnel"].sum() == returned
+    assert drawdown["personnel"].sum() == 1000
     f = daily_forces(tables)
     last = f[f["day"] == f["day"].max()].set_index(["site", "role"])["personnel"]
     assert last["base", "troops"] == 0
@@ -223,18 +237,19 @@ def test_hold_before_the_phase_starts_delays_its_first_lift():
     assert phases.loc["out", "complete_day"] == 21.5
 
 
-def test_return_after_the_phase_completed_leaves_again():
+def test_return_after_the_phase_completed_goes_back_at_the_release():
     # the phase empties base by day 19 (complete 19.5); the rule triggers on day 25, brings
-    # 150 back from home (lifts on days 25, 26) and, after the release on day 30, they leave
-    # again on days 30 and 31; the phase completes again at 31.5
+    # 150 back from home (lifts on days 25, 26) and, at the release on day 30, takes them back
+    # home on days 30 and 31; the phase orders nothing more, so it stays complete at 19.5
     tables, _, _ = run(reposition_scenario([(0, 0.0), (25, 10.0), (30, 0.0)]))
     moves = tables["movements"]
     returns = moves.query("purpose == 'return'")
     assert returns["depart_day"].tolist() == [25.0, 26.0]
-    again = _drawdown(moves).query("depart_day >= 30")
+    again = _released(moves)
     assert again["depart_day"].tolist() == [30.0, 31.0]
     assert again["personnel"].tolist() == [100, 50]
-    assert tables["phases"].set_index("phase").loc["out", "complete_day"] == 31.5
+    assert _drawdown(moves).query("depart_day >= 20").empty
+    assert tables["phases"].set_index("phase").loc["out", "complete_day"] == 19.5
 
 
 def test_phase_condition_waits_for_the_signal():

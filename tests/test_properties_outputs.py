@@ -30,8 +30,11 @@ def test_tables_have_exactly_the_documented_columns_and_dtypes(data):
         assert _dtypes(tables[name]) == schema, name
         assert list(tables[name].columns) == list(schema), name  # in the documented order
     phases = {f"complete_day_{p['name']}": "float64" for p in data["forces"].get("phases", [])}
-    assert _dtypes(tables["kpis"]) == {**KPI_COLUMNS, **phases}
-    assert list(tables["kpis"].columns) == [*KPI_COLUMNS, *phases]
+    sectors = {
+        f"incidents_per_100km_year_{s['name']}": "float64" for s in data["border"]["sectors"]
+    }
+    assert _dtypes(tables["kpis"]) == {**KPI_COLUMNS, **phases, **sectors}
+    assert list(tables["kpis"].columns) == [*KPI_COLUMNS, *phases, *sectors]
     assert len(tables["kpis"]) == 1
     for name, frame in tables.items():
         assert (frame["replication"] == 0).all(), name

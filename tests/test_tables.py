@@ -18,8 +18,11 @@ from sim.model.world import World, simulate_columns
 from sim.tables import (
     KPI_COLUMNS,
     KPI_SCHEMA,
+    PER_PHASE,
+    PER_SECTOR,
     PHASE_KPI,
     SCHEMA,
+    SECTOR_KPI,
     TABLES,
     Labels,
     to_arrow,
@@ -68,18 +71,21 @@ def test_every_part_records_what_the_schema_declares(path):
         for table in set(results.tables) - before:
             owners[table] = type(part).__name__
             problems += schema_problems(owners[table], table, results.tables[table])
-        kpis |= {k for k in set(results.kpis) - known if not k.startswith("complete_day_")}
+        kpis |= {k for k in set(results.kpis) - known if not k.startswith((PER_PHASE, PER_SECTOR))}
     assert problems == []
     assert set(owners) == set(SCHEMA), f"tables nobody records: {set(SCHEMA) - set(owners)}"
     assert kpis | {"replication", "seed"} == set(KPI_COLUMNS)
+    scenario = world.scenario
     assert results.kpis.keys() - set(KPI_COLUMNS) == {
-        f"complete_day_{p.name}" for p in world.scenario.forces.phases
+        *(f"complete_day_{p.name}" for p in scenario.forces.phases),
+        *(f"incidents_per_100km_year_{s.name}" for s in scenario.border.sectors),
     }
 
 
 def test_every_column_has_a_unit_and_a_meaning():
     columns = [c for table in SCHEMA.values() for c in table.values()]
-    assert all(c.unit and c.description for c in [*columns, *KPI_SCHEMA.values(), PHASE_KPI])
+    every = [*columns, *KPI_SCHEMA.values(), PHASE_KPI, SECTOR_KPI]
+    assert all(c.unit and c.description for c in every)
 
 
 def test_a_column_missing_from_the_schema_is_named():

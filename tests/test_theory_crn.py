@@ -20,8 +20,7 @@ BASELINE = Path(__file__).resolve().parent.parent / "scenarios" / "baseline.yaml
 MODULATION_OFF = [
     f"threats.modulation.{factor}.enabled=false"
     for factor in (
-        "coalition_iraq",
-        "coalition_syria",
+        "local_presence",
         "iraqi_capacity",
         "fortification",
         "coordination",

@@ -1,20 +1,24 @@
 """The border: incidents, their detection, and the Iraqi response units of each sector.
 
-Every incident draws its marks (type, severity) and its response (detection, handling time,
-interdiction) from streams of its own process, always the same number of draws, so the
-streams stay aligned across scenarios. Detection is independent across channels:
+Every incident draws its marks (type, severity), its response (detection, handling time,
+interdiction) and, with a geography, its place along the border (``sim.model.placement``)
+from streams of its own process, always the same number of draws, so the streams stay
+aligned across scenarios. Detection is independent across channels:
 
-    P(detect) = 1 − (1 − surveillance_s)(1 − w_F · F_s)(1 − isr · min(1, P_Iraq/R))
+    P(detect) = 1 − (1 − surveillance_s)(1 − w_F · F_s(t)) · ISR_s(t)
                   · (1 − w_K · Σ_p w_{s,p} L_p(t))
+
+where the ISR channel misses with ISR_s(t) = 1 − isr · min(1, P_Iraq/R) (headcount), or
+Π_a (1 − d_a)^{count_a(t)} over the assets in range (``sim.model.surveillance``).
 
 A detected incident waits for a response unit of its sector (a SimPy ``Resource``), is
 handled for a sampled time, and is interdicted with probability p₀ · exp(−wait / τ).
 Undetected incidents succeed. Unit-busy time is integrated exactly for utilisation.
 
 The border keeps the incident log and records it as the ``incidents`` table, with the KPIs
-counted from it (``record``): a new column of that table is one more entry of
-``IncidentLog`` filled in ``emit`` or ``_respond``, one more line in ``record``, and its
-entry in ``sim.tables.SCHEMA``.
+counted from it (``record``), incidents per 100 km and year among them: a new column of
+that table is one more entry of ``IncidentLog`` filled in ``emit`` or ``_respond``, one more
+line in ``record``, and its entry in ``sim.tables.SCHEMA``.
 """
 
 from __future__ import annotations
@@ -32,14 +36,19 @@ from simpy.events import ProcessGenerator
 from sim.clock import to_dates
 from sim.config.schema import Scenario
 from sim.model.durations import sampler
+from sim.model.geometry import Geometry
 from sim.model.hooks import Hook
 from sim.model.modulation import RateModulation
 from sim.model.ops import Values
+from sim.model.placement import SectorPlacement
 from sim.model.posture import Posture
 from sim.model.results import Results
+from sim.model.signals import StepFunction
+from sim.model.surveillance import Surveillance
 from sim.streams import BufferedDraws, Streams
-from sim.tables import Columns, Labels
+from sim.tables import PER_SECTOR, Columns, Labels
 
+DAYS_PER_YEAR = 365.25
 OUTCOMES = ("interdicted", "missed", "undetected", "pending")
 INTERDICTED, MISSED, UNDETECTED, PENDING = range(len(OUTCOMES))
 
@@ -89,6 +98,7 @@ class IncidentLog:
     response_start: list[float] = field(default_factory=list)
     response_end: list[float] = field(default_factory=list)
     outcome: list[int] = field(default_factory=list)
+    border_km: list[float] = field(default_factory=list)
 
 
 class BorderResponse:
@@ -105,13 +115,18 @@ class BorderResponse:
         env: simpy.Environment,
         posture: Posture,
         modulation: RateModulation,
+        surveillance: Surveillance,
+        geometry: Geometry,
         streams: Streams,
     ) -> None:
         self.env = env
         self.posture = posture
         self.modulation = modulation
+        self.surveillance = surveillance
+        self.geometry = geometry
         self.streams = streams
         self.start = scenario.clock.start_date
+        self.horizon = scenario.horizon_days
         self.sector_changing: Hook[[int, float]] = Hook("sector_changing")
         self.occurred: Hook[[float, str, str]] = Hook("occurred")
         border = scenario.border
@@ -124,9 +139,16 @@ class BorderResponse:
             )
             for s in border.sectors
         ]
-        self.sector_static = [
-            (1.0 - s.surveillance) * (1.0 - border.detection.fortification_weight * s.fortification)
-            for s in border.sectors
+        weight, breaks = border.detection.fortification_weight, modulation.breaks
+        self.sector_static = [  # (1 − v_s)(1 − w_F · F_s(t)), constant between the breaks
+            StepFunction.from_points(
+                breaks, [(1.0 - s.surveillance) * (1.0 - weight * fortified(d)) for d in breaks]
+            )
+            for s, fortified in zip(border.sectors, modulation.fortified, strict=True)
+        ]
+        self.placements = [  # none without a geography: incidents have no place then
+            SectorPlacement.of(sector, span)
+            for sector, span in zip(border.sectors, geometry.spans, strict=False)
         ]
         self.detection = border.detection
         interdiction = border.response.interdiction
@@ -137,7 +159,7 @@ class BorderResponse:
         self.type_cumulative = [sum(t.share for t in types[: i + 1]) for i in range(len(types))]
         self.severity = [sampler(t.severity) for t in types]
         self.log = IncidentLog()
-        self._streams: dict[str, tuple[BufferedDraws, BufferedDraws]] = {}
+        self._streams: dict[str, tuple[BufferedDraws, BufferedDraws, BufferedDraws | None]] = {}
         processes = scenario.threats.processes
         self.process_index = {p.name: i for i, p in enumerate(processes)}
         self.process_names = tuple(p.name for p in processes)
@@ -147,26 +169,30 @@ class BorderResponse:
 
     def detection_probability(self, sector: int, day: float) -> float:
         d = self.detection
-        miss = self.sector_static[sector]
+        miss = self.sector_static[sector](day)
         if d.coalition_isr:
             presence = min(1.0, self.posture.in_iraq / d.coalition_reference_personnel)
             miss *= 1.0 - d.coalition_isr * presence
+        elif d.isr_assets:
+            miss *= self.surveillance.miss[sector]
         if d.coordination_weight:
             miss *= 1.0 - d.coordination_weight * self.modulation.coordination[sector](day)
         return 1.0 - miss
 
-    def _draws(self, process: str) -> tuple[BufferedDraws, BufferedDraws]:
-        """The process's marks and response streams, made at its first incident."""
+    def _draws(self, process: str) -> tuple[BufferedDraws, BufferedDraws, BufferedDraws | None]:
+        """The process's marks, response and place streams, made at its first incident (no
+        place stream without a geography: nothing is drawn then)."""
         if process not in self._streams:
             self._streams[process] = (
                 self.streams.buffered(f"threat/{process}/marks"),
                 self.streams.buffered(f"threat/{process}/response"),
+                self.streams.buffered(f"threat/{process}/place") if self.placements else None,
             )
         return self._streams[process]
 
     def emit(self, process: IncidentSource, day: float, parent: int) -> int:
         """Record an incident of ``process`` at ``day``; return its id."""
-        marks, response = self._draws(process.name)
+        marks, response, place = self._draws(process.name)
         cumulative = self.type_cumulative  # the first type whose cumulative share ≥ u
         kind = min(bisect_left(cumulative, marks.uniform()), len(cumulative) - 1)
         severity = self.severity[kind](marks.uniform())
@@ -177,6 +203,10 @@ class BorderResponse:
         )
         sector = process.sector
         detected = u_detect < self.detection_probability(sector, day)
+        if place is None:
+            km = math.nan
+        else:
+            km = self.placements[sector].km(place.uniform(), place.uniform())
 
         log = self.log
         incident = len(log.day)
@@ -190,6 +220,7 @@ class BorderResponse:
         log.response_start.append(math.nan)
         log.response_end.append(math.nan)
         log.outcome.append(PENDING if detected else UNDETECTED)
+        log.border_km.append(km)
         self.occurred.announce(day, self.sectors[sector].name, process.actor)
         if detected:
             handling = self.sectors[sector].handling(u_handling)
@@ -243,13 +274,34 @@ class BorderResponse:
             "response_end_day": np.asarray(log.response_end, float),
             "wait_days": start - day,
             "outcome": Labels(np.asarray(log.outcome, np.int64), OUTCOMES),
+            **self._positions(np.asarray(log.border_km, float)),
         }
         results.add_table("incidents", incidents)
         results.add_kpis(incident_kpis(incidents))
+        results.add_kpis(per_100km_year(incidents["sector"], self.geometry.lengths, self.horizon))
+
+    def _positions(self, border_km: np.ndarray) -> Columns:
+        """Km along the border and the latitude and longitude there (NaN without a line)."""
+        line = self.geometry.line
+        if line is None or not len(border_km):
+            return {"border_km": border_km, "latitude": border_km, "longitude": border_km}
+        latitude, longitude = line.at(border_km)
+        return {"border_km": border_km, "latitude": latitude, "longitude": longitude}
 
 
 def _mean_or_nan(values: np.ndarray) -> float:
     return float(values.mean()) if len(values) else math.nan
+
+
+def per_100km_year(sector: Labels, lengths: list[float], horizon: float) -> dict[str, float]:
+    """Incidents per 100 km of border and per year: over all sectors (their total length),
+    and one column per sector (its own length)."""
+    years = horizon / DAYS_PER_YEAR
+    counts = np.bincount(sector.codes, minlength=len(sector.names))
+    kpis = {"incidents_per_100km_year": len(sector) / (sum(lengths) / 100.0) / years}
+    for name, count, length in zip(sector.names, counts, lengths, strict=True):
+        kpis[PER_SECTOR + name] = int(count) / (length / 100.0) / years
+    return kpis
 
 
 def incident_kpis(incidents: Columns) -> dict[str, float]:

@@ -7,19 +7,27 @@ The order book and lift assets do the moving. A phase completes when everything 
 has arrived.
 
 A repositioning rule ("repositioning in anticipation of any emergency") checks its signal at
-a fixed interval. At ``hold_above`` it triggers: drawdown orders wait and up to
-``return_personnel`` come back to ``return_to``. Below ``release_below`` it releases, and
-every governed site is brought back toward its level, so returned personnel leave again.
+a fixed interval. At its trigger threshold it holds: drawdown orders wait and up to
+``return_personnel`` come back to ``return_to``. What arrives there is the rule's, *reserved*
+while the hold lasts: the phase governing ``return_to`` does not order it out. Below its
+release threshold it releases: what has not left yet stays where it is, everything the
+trigger brought goes back exactly to where it came from (by site and role; what is still on
+its way goes back when it arrives), and every governed site is then reconciled. Thresholds
+are absolute, or multiples of the signal's expected count at the start
+(``ThreatProcesses.expected_count``).
 
-The drawdown records its ``phases`` and ``policy`` tables and their KPIs (how often a rule
-held the drawdown, when each phase completed).
+The drawdown announces each phase start (``phase_started``: the ISR assets a phase moves)
+and records its ``phases`` and ``policy`` tables and their KPIs (how often a rule held the
+drawdown, when each phase completed).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import math
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import numpy as np
 import simpy
@@ -27,6 +35,7 @@ from simpy.events import ProcessGenerator
 
 from sim.clock import to_dates, to_day
 from sim.config.schema import Forces, Phase, Repositioning
+from sim.model.hooks import Hook
 from sim.model.lift import Order, OrderBook
 from sim.model.posture import Posture
 from sim.model.results import Results
@@ -57,17 +66,49 @@ class PhaseState:
 
 
 @dataclass
+class RuleState:
+    """A repositioning rule's thresholds, whether it holds, and what its trigger brought."""
+
+    spec: Repositioning
+    hold_above: float
+    release_below: float
+    return_to: int | None
+    active: bool = False
+    orders: list[Order] = field(default_factory=list)  # the current trigger's return orders
+    brought: Counter[tuple[int, int]] = field(default_factory=Counter)  # (origin, role) -> n
+
+    def reserved(self, site: int, role: int) -> int:
+        """Personnel of ``role`` at ``site`` that the current trigger brought there."""
+        if not self.active or site != self.return_to:
+            return 0
+        return sum(n for (_, j), n in self.brought.items() if j == role)
+
+
+def thresholds(rule: Repositioning, expected: Mapping[str, float]) -> tuple[float, float]:
+    """A rule's (trigger, release) values: as given, or k times the signal's expected count."""
+    if rule.hold_above is not None and rule.release_below is not None:
+        return rule.hold_above, rule.release_below
+    count = expected[rule.signal]
+    return float(rule.hold_above_expected or 0.0) * count, float(
+        rule.release_below_expected or 0.0
+    ) * count
+
+
+@dataclass
 class PolicyEvent:
     rule: str
     day: float
     action: str  # "hold" or "release"
     signal_value: float
+    threshold: float
 
 
 class Drawdown:
     """Runs the phases and repositioning rules of a scenario as SimPy processes.
 
-    Listens to ``Lift.delivered`` (``delivered``) and ``OrderBook.dropped`` (``settled``)."""
+    Listens to ``Lift.delivered`` (``delivered``) and ``OrderBook.dropped`` (``settled``).
+    Hook: ``phase_started(phase, day)`` when a phase starts (after any condition).
+    ``expected`` gives the expected count of each signal a rule's relative thresholds read."""
 
     def __init__(
         self,
@@ -78,13 +119,22 @@ class Drawdown:
         posture: Posture,
         book: OrderBook,
         signals: Signals,
+        expected: Mapping[str, float],
     ) -> None:
         self.env = env
         self.posture = posture
         self.book = book
         self.signals = signals
         self.start = start
-        self.rules = forces.repositioning
+        self.phase_started: Hook[[str, float]] = Hook("phase_started")
+        self.rules = {
+            rule.name: RuleState(
+                rule,
+                *thresholds(rule, expected),
+                posture.site_index[rule.return_to] if rule.return_to else None,
+            )
+            for rule in forces.repositioning
+        }
         residual = {posture.role_index[r] for r in forces.residual_roles}
         self.movable = [j for j in range(len(posture.roles)) if j not in residual]
         self.phases = {p.name: self._phase_state(p) for p in forces.phases}
@@ -97,7 +147,7 @@ class Drawdown:
             self._run_phase(phase, max(0.0, to_day(phase.spec.start_date, self.start)))
             for phase in self.phases.values()
         ]
-        return phases + [self._run_rule(rule) for rule in self.rules]
+        return phases + [self._run_rule(rule) for rule in self.rules.values()]
 
     def _phase_state(self, phase: Phase) -> PhaseState:
         p = self.posture
@@ -121,6 +171,7 @@ class Drawdown:
             while self.signals.value(condition.signal, self.env.now) >= condition.below:
                 yield self.env.timeout(1.0)
         phase.started_day = self.env.now
+        self.phase_started.announce(phase.spec.name, self.env.now)
         for site in phase.keep:
             self.governing[site] = phase
         for site in phase.keep:
@@ -128,7 +179,8 @@ class Drawdown:
         self._check_complete(phase)
 
     def reconcile(self, site: int) -> None:
-        """Order out whatever the governing phase says ``site`` holds above its level."""
+        """Order out whatever the governing phase says ``site`` holds above its level, but
+        for what a holding rule brought there."""
         phase = self.governing.get(site)
         if phase is None:
             return
@@ -136,6 +188,7 @@ class Drawdown:
         counts = self.posture.counts[site]
         for j in self.movable:
             surplus = counts[j] - level[j] - self.book.pending_from(site, j)
+            surplus -= sum(rule.reserved(site, j) for rule in self.rules.values())
             if surplus <= 0:
                 continue
             for dest, n in zip(
@@ -160,40 +213,58 @@ class Drawdown:
 
     def delivered(self, order: Order, load: list[int]) -> None:
         """Hook: a load of ``order`` arrived; a governed destination may now hold too many."""
+        if order.purpose == "return":
+            self._returned(order, load)
         self.settled(order, sum(load))
         site = order.destination
         if not self.book.held and site in self.governing:
             self.reconcile(site)
 
     # -- repositioning ----------------------------------------------------------------------
-    def _run_rule(self, rule: Repositioning) -> ProcessGenerator:
-        active = False
+    def _run_rule(self, state: RuleState) -> ProcessGenerator:
+        rule = state.spec
         while True:
             value = self.signals.value(rule.signal, self.env.now)
-            if not active and value >= rule.hold_above:
-                active = True
-                self.policy_events.append(PolicyEvent(rule.name, self.env.now, "hold", value))
-                if rule.hold_drawdown:
-                    self.book.held += 1
-                self._order_return(rule)
-            elif active and value < rule.release_below:
-                active = False
-                self.policy_events.append(PolicyEvent(rule.name, self.env.now, "release", value))
-                if rule.hold_drawdown:
-                    self.book.held -= 1
-                if not self.book.held:
-                    for site in sorted(self.governing):
-                        self.reconcile(site)
-                    self.book.notify()
+            if not state.active and value >= state.hold_above:
+                self._trigger(state, value)
+            elif state.active and value < state.release_below:
+                self._release(state, value)
             yield self.env.timeout(rule.check_interval_days)
 
-    def _order_return(self, rule: Repositioning) -> None:
-        p = self.posture
-        if not rule.return_personnel or rule.return_to is None:
+    def _trigger(self, state: RuleState, value: float) -> None:
+        rule = state.spec
+        state.active = True
+        self.policy_events.append(
+            PolicyEvent(rule.name, self.env.now, "hold", value, state.hold_above)
+        )
+        if rule.hold_drawdown:
+            self.book.held += 1
+        self._order_return(state)
+
+    def _release(self, state: RuleState, value: float) -> None:
+        """Cancel what has not left, send back what came, then reconcile the governed sites."""
+        rule = state.spec
+        state.active = False
+        self.policy_events.append(
+            PolicyEvent(rule.name, self.env.now, "release", value, state.release_below)
+        )
+        if rule.hold_drawdown:
+            self.book.held -= 1
+        for order in state.orders:
+            self.book.cancel(order)
+        self._send_back(state, state.brought)
+        state.orders, state.brought = [], Counter()
+        if not self.book.held:
+            for site in sorted(self.governing):
+                self.reconcile(site)
+            self.book.notify()
+
+    def _order_return(self, state: RuleState) -> None:
+        p, rule = self.posture, state.spec
+        if not rule.return_personnel or state.return_to is None:
             return
         roles = [p.role_index[r] for r in rule.return_roles] or self.movable
         wanted = rule.return_personnel
-        dest = p.site_index[rule.return_to]
         for source in rule.return_from:
             origin = p.site_index[source]
             load = [0] * len(p.roles)
@@ -201,9 +272,32 @@ class Drawdown:
                 n = min(wanted, p.counts[origin][j])
                 load[j] = n
                 wanted -= n
-            self.book.add(Order(rule.name, "return", origin, dest, load))
+            queued = self.book.add(Order(rule.name, "return", origin, state.return_to, load))
+            if queued is not None and not any(o is queued for o in state.orders):
+                state.orders.append(queued)
             if wanted == 0:
                 break
+
+    def _returned(self, order: Order, load: list[int]) -> None:
+        """A rule's return load arrived: it is the trigger's, or goes straight back when
+        the trigger that ordered it has been released meanwhile."""
+        state = self.rules[order.owner]
+        brought = Counter({(order.origin, j): n for j, n in enumerate(load) if n})
+        if state.active and any(o is order for o in state.orders):
+            state.brought.update(brought)
+        else:
+            self._send_back(state, brought)
+
+    def _send_back(self, state: RuleState, brought: Counter[tuple[int, int]]) -> None:
+        """Order ``brought`` from the rule's ``return_to`` back to the sites it came from."""
+        site = state.return_to
+        if site is None:
+            return
+        back: dict[int, list[int]] = {}
+        for (origin, j), n in sorted(brought.items()):
+            back.setdefault(origin, [0] * len(self.posture.roles))[j] += n
+        for origin, roles in back.items():
+            self.book.add(Order(state.spec.name, "release", site, origin, roles))
 
     # -- records --------------------------------------------------------------------------
     def record(self, results: Results) -> None:
@@ -227,6 +321,7 @@ class Drawdown:
                 "date": to_dates(days, self.start),
                 "action": Labels.of([e.action for e in events]),
                 "signal_value": np.array([e.signal_value for e in events], float),
+                "threshold": np.array([e.threshold for e in events], float),
             },
         )
         kpis: dict[str, object] = {

@@ -4,8 +4,8 @@ A phase or a repositioning rule does not move anyone itself; it places *orders* 
 to a site, so many of each role). Each lift asset (airlift sorties, road convoys) is a SimPy
 process that, once a day at its departure hour, takes up to ``lifts_per_day`` loads of at
 most ``capacity_personnel`` from the orders it can serve. Personnel leave their site when
-their lift departs and arrive after the transit time. Returns are served before drawdown
-moves, and drawdown orders wait while a rule holds the drawdown.
+their lift departs and arrive after the transit time. A rule's returns and releases are
+served before drawdown moves, and drawdown orders wait while a rule holds the drawdown.
 
 With a fixed transit time, a site holding N movable personnel and served by one asset
 empties on day ``start + ceil(ceil(N / capacity) / lifts_per_day) - 1`` (the day its last
@@ -62,7 +62,7 @@ class Order:
     """Personnel by role still to move from ``origin`` to ``destination``."""
 
     owner: str
-    purpose: str  # "drawdown" or "return"
+    purpose: str  # "drawdown", or a rule's "return" or "release"
     origin: int
     destination: int
     roles: list[int]
@@ -101,10 +101,11 @@ class OrderBook:
         self._wake: simpy.Event | None = None
         self.dropped: Hook[[Order, int]] = Hook("dropped")
 
-    def add(self, order: Order) -> None:
-        """Queue ``order``, merged into an open order with the same owner, purpose and route."""
+    def add(self, order: Order) -> Order | None:
+        """Queue ``order``, merged into an open order with the same owner, purpose and route;
+        return the order queued (None when it moves nobody)."""
         if order.size == 0:
-            return
+            return None
         for open_order in self.orders:
             if (
                 open_order.owner,
@@ -115,10 +116,16 @@ class OrderBook:
                 open_order.roles = [
                     a + b for a, b in zip(open_order.roles, order.roles, strict=True)
                 ]
+                order = open_order
                 break
         else:
             self.orders.append(order)
         self.notify()
+        return order
+
+    def cancel(self, order: Order) -> None:
+        """Forget what of ``order`` has not left yet (a released rule's return)."""
+        self.orders = [o for o in self.orders if o is not order]
 
     def notify(self) -> None:
         if self._wake is not None and not self._wake.triggered:
@@ -133,11 +140,12 @@ class OrderBook:
         return sum(o.roles[role] for o in self.orders if o.origin == origin)
 
     def servable(self, serves: frozenset[int] | None) -> list[Order]:
-        """Orders this asset may take now: returns first, drawdown only when not held."""
+        """Orders this asset may take now: a rule's returns and releases first, drawdown
+        only when not held."""
         fits = [o for o in self.orders if serves is None or o.destination in serves]
-        returns = [o for o in fits if o.purpose == "return"]
+        rules = [o for o in fits if o.purpose != "drawdown"]
         drawdown = [] if self.held else [o for o in fits if o.purpose == "drawdown"]
-        return returns + drawdown
+        return rules + drawdown
 
     def take(self, serves: frozenset[int] | None, capacity: int) -> tuple[Order, list[int]] | None:
         """Remove up to ``capacity`` personnel of one order; ``None`` when nothing fits.

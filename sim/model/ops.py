@@ -1,12 +1,13 @@
-"""The arithmetic a formula needs, over one value or over the record times.
+"""The arithmetic a formula needs, over one value or over many at once.
 
 Every rate, factor and level of the model is written once, as a function of an ``Ops``:
-``SCALAR`` (``math``, ``max``, a conditional) evaluates it at each candidate incident while
-the run goes, ``ARRAY`` (numpy) over all the record times once it is over. Both paths
-evaluate the same expression in the same order, so they agree to the last bit wherever only
-``+ − × /``, ``max`` and a selection are involved; ``math.cos`` and ``np.cos`` (and ``exp``)
-may differ by one unit in the last place, which the recorded series tolerate
-(tests/test_recorder.py).
+``SCALAR`` (``math``, ``min``, ``max``, a conditional) evaluates it at each candidate
+incident while the run goes, ``ARRAY`` (numpy) over many values at once: all the record
+times once the run is over, or every sector when the forces change (local presence). Both
+paths evaluate the same expression in the same order, so they agree to the last bit
+wherever only ``+ − × /``, ``min``, ``max`` and a selection are involved; ``math.cos`` and
+``np.cos`` (and ``exp``) may differ by one unit in the last place, which the recorded
+series tolerate (tests/test_recorder.py).
 """
 
 from __future__ import annotations
@@ -46,15 +47,19 @@ class Ops:
     cos: Callable[[Values], Values]
     exp: Callable[[Values], Values]
     maximum: Callable[[Values, Values], Values]
+    minimum: Callable[[Values, Values], Values]
     where: Callable[[Values, Values, Values], Values]  # (condition, if true, if false)
     step: Callable[[Stepwise, Values], Values]  # its value that day
 
 
-SCALAR = Ops(cos=math.cos, exp=math.exp, maximum=max, where=_select, step=operator.call)
+SCALAR = Ops(
+    cos=math.cos, exp=math.exp, maximum=max, minimum=min, where=_select, step=operator.call
+)
 ARRAY = Ops(
     cos=np.cos,
     exp=np.exp,
     maximum=np.maximum,
+    minimum=np.minimum,
     where=np.where,
     step=_step_on,
 )

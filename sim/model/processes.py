@@ -36,14 +36,13 @@ import simpy
 from simpy.events import ProcessGenerator
 
 from sim.clock import to_day
-from sim.config.schema import NHPP, Hawkes, Poisson, Scenario
-from sim.model.border import IncidentSource
+from sim.config.schema import NHPP, Hawkes, IncidentSignal, Poisson, Scenario
+from sim.model.border import DAYS_PER_YEAR, IncidentSource
 from sim.model.modulation import RateModulation
 from sim.model.ops import ARRAY, SCALAR, Ops, Values
 from sim.model.signals import StepFunction
 from sim.streams import BufferedDraws, Streams
 
-DAYS_PER_YEAR = 365.25
 NEGLIGIBLE_EXCITATION = 1e-12
 BOUND_SLACK = 1.0 + 1e-9  # rounding allowed above the thinning bound
 
@@ -123,6 +122,15 @@ class IncidentProcess(ABC):
     def intensity(self, day: float) -> float:
         """λ(t) now, at ``day`` (the current time of the simulation)."""
         return self.rate(SCALAR, day, self.factor_now(day))
+
+    def branching_ratio(self, day: float) -> float:
+        """n(t): incidents each incident triggers on average (none but for Hawkes)."""
+        return 0.0
+
+    def expected_rate_at_start(self) -> float:
+        """Incidents a day expected at the start with the initial posture: λ₀(0) · M_s(0),
+        over 1 − n(0) for Hawkes (its stationary rate with the background then)."""
+        return self.rate(SCALAR, 0.0, self.factor_now(0.0)) / (1.0 - self.branching_ratio(0.0))
 
     def intensity_on(self, days: np.ndarray, factor: np.ndarray) -> Values:
         """λ(t) at each of ``days`` after the run, given M_s there; for the recorder."""
@@ -314,6 +322,7 @@ class ThreatProcesses:
         )
         sector_index = {s.name: i for i, s in enumerate(scenario.border.sectors)}
         self.sectors = len(sector_index)
+        self.sector_names = list(sector_index)
         self.modulation = modulation
         self.members: list[IncidentProcess] = [
             KINDS[spec.kind](
@@ -328,6 +337,17 @@ class ThreatProcesses:
     def processes(self) -> list[ProcessGenerator]:
         """One thinning loop per incident process, in the scenario's order."""
         return [process.run() for process in self.members]
+
+    def expected_count(self, signal: IncidentSignal) -> float:
+        """What an incidents signal is expected to count at the start: its window times the
+        expected rate at the start of every process it counts (docs/model.md §3.6)."""
+        sectors, actors = set(signal.sectors), set(signal.actors)
+        return signal.window_days * sum(
+            p.expected_rate_at_start()
+            for p in self.members
+            if (not sectors or self.sector_names[p.sector] in sectors)
+            and (not actors or p.actor in actors)
+        )
 
     def intensity_on(self, days: np.ndarray) -> np.ndarray:
         """Σ λ(t) over each sector's processes at each of ``days``: (day, sector)."""

@@ -14,7 +14,7 @@ from typing import Protocol
 
 import numpy as np
 
-from sim.tables import KPI_COLUMNS, TABLES, Columns
+from sim.tables import KPI_COLUMNS, PER_PHASE, PER_SECTOR, TABLES, Columns
 
 
 class Recording(Protocol):
@@ -73,7 +73,9 @@ class Results:
             out[name] = {"replication": np.full(rows, self.replication)} | {
                 c: columns[c] for c in schema if c != "replication"
             }
-        phases = [c for c in self.kpis if c.startswith("complete_day_")]
-        _check("kpis", self.kpis, [*KPI_COLUMNS, *phases])
-        out["kpis"] = {c: np.array([self.kpis[c]]) for c in [*KPI_COLUMNS, *phases]}
+        phases = [c for c in self.kpis if c.startswith(PER_PHASE)]
+        sectors = [c for c in self.kpis if c.startswith(PER_SECTOR)]
+        declared = [*KPI_COLUMNS, *phases, *sectors]
+        _check("kpis", self.kpis, declared)
+        out["kpis"] = {c: np.array([self.kpis[c]]) for c in declared}
         return out

@@ -7,12 +7,18 @@ processes, runs ``env.run(until=horizon)`` and collects what each part records:
     part              processes             announces (hook)          records
     Lift              one per asset         forces_changed, delivered movements
     OrderBook         -                     dropped                   -
-    Drawdown          phases, rules         -                         phases, policy
+    Drawdown          phases, rules         phase_started             phases, policy
+    Surveillance      -                     -                         -
     RateModulation    -                     -                         -
     BorderResponse    (one per response)    sector_changing, occurred incidents
     ThreatProcesses   one per process       -                         -
     ForcesRecorder    -                     -                         forces, posture
     SectorRecorder    -                     -                         daily
+
+The scenario's geometry (sector lengths, and with a geography the distances from places to
+sectors) is computed once per scenario and shared by its replications (``geometry_of``).
+The drawdown is built last: a rule's thresholds relative to the expected count read the
+incident processes.
 
 The order in which processes start decides which of two events at one instant runs first,
 so it is fixed: the drawdown's, then the lift's, then the incident processes'.
@@ -27,6 +33,7 @@ import simpy
 from sim.config.schema import Forces, Scenario
 from sim.model.border import BorderResponse
 from sim.model.drawdown import Drawdown
+from sim.model.geometry import geometry_of
 from sim.model.lift import Lift, OrderBook
 from sim.model.modulation import RateModulation
 from sim.model.posture import Posture
@@ -34,6 +41,7 @@ from sim.model.processes import ThreatProcesses
 from sim.model.recorder import ForcesRecorder, RecordTimes, SectorRecorder
 from sim.model.results import Recording, Results
 from sim.model.signals import Signals
+from sim.model.surveillance import Surveillance
 from sim.streams import Streams
 from sim.tables import Columns, to_frames
 
@@ -54,8 +62,10 @@ class World:
         self.times = RecordTimes.every(
             scenario.clock.record_interval_days, scenario.horizon_days, start
         )
+        self.geometry = geometry_of(scenario)
         self._build_forces(scenario.forces, streams)
         self._build_threats(streams)
+        self._build_drawdown(scenario.forces)
         self.forces_recorder = ForcesRecorder(
             times=self.times, forces=scenario.forces, posture=self.posture
         )
@@ -89,13 +99,10 @@ class World:
             streams=streams,
             start=start,
         )
-        self.drawdown = Drawdown(
-            env=env,
-            forces=forces,
-            start=start,
-            posture=posture,
-            book=self.book,
-            signals=self.signals,
+        self.surveillance = Surveillance(
+            assets=self.scenario.border.detection.isr_assets,
+            phases=forces.phases,
+            geometry=self.geometry,
         )
 
     def _build_threats(self, streams: Streams) -> None:
@@ -103,6 +110,8 @@ class World:
         self.modulation = RateModulation(
             spec=scenario.threats.modulation,
             sectors=scenario.border.sectors,
+            sites=scenario.forces.sites,
+            geometry=self.geometry,
             start=scenario.clock.start_date,
             posture=self.posture,
         )
@@ -111,6 +120,8 @@ class World:
             env=env,
             posture=self.posture,
             modulation=self.modulation,
+            surveillance=self.surveillance,
+            geometry=self.geometry,
             streams=streams,
         )
         self.threats = ThreatProcesses(
@@ -121,11 +132,30 @@ class World:
             streams=streams,
         )
 
+    def _build_drawdown(self, forces: Forces) -> None:
+        signals = self.scenario.signals
+        relative = {r.signal for r in forces.repositioning if r.hold_above is None}
+        self.drawdown = Drawdown(
+            env=self.env,
+            forces=forces,
+            start=self.scenario.clock.start_date,
+            posture=self.posture,
+            book=self.book,
+            signals=self.signals,
+            expected={
+                name: self.threats.expected_count(spec)
+                for name, spec in signals.items()
+                if name in relative and spec.kind == "incidents"
+            },
+        )
+
     def _connect(self) -> None:
         self.lift.forces_changed.connect(self.forces_recorder.forces_changed)
         self.lift.forces_changed.connect(self.modulation.forces_changed)
         self.lift.delivered.connect(self.drawdown.delivered)
         self.book.dropped.connect(self.drawdown.settled)
+        if self.surveillance.moves:  # only phases that move ISR assets matter to it
+            self.drawdown.phase_started.connect(self.surveillance.phase_started)
         self.border.sector_changing.connect(self.sector_recorder.sector_changing)
         if self.signals.counters:  # only signals that count incidents listen to them
             self.border.occurred.connect(self.signals.observe)

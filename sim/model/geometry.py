@@ -1,0 +1,65 @@
+"""The scenario's border as the model measures it: sector stretches, lengths, and the
+distance from a named place to each sector (docs/model.md §5.5).
+
+Distances are great-circle distances from a place to the nearest point of a sector's
+stretch of the border (``sim.geo``). They depend on the scenario alone, so one
+``Geometry`` serves every replication of a scenario (``geometry_of``); a place's distances
+are computed the first time a part asks for them.
+"""
+
+from __future__ import annotations
+
+import weakref
+
+import numpy as np
+
+from sim.config.geography_checks import border_line, sector_lengths, sector_span
+from sim.config.schema import Scenario
+from sim.geo import Polyline
+
+
+class Geometry:
+    """Sector lengths always; with a geography, the border line, each sector's stretch
+    (km from the northern end) and the distances from located places to the sectors."""
+
+    def __init__(self, scenario: Scenario) -> None:
+        self.lengths = sector_lengths(scenario)
+        self.line: Polyline | None = border_line(scenario)
+        self.spans: list[tuple[float, float]] = []
+        self.sections: list[Polyline] = []
+        self.places: dict[str, tuple[float, float]] = {}
+        if self.line is None:
+            return
+        end = self.line.length_km
+        for sector in scenario.border.sectors:
+            start, stop = sector_span(sector, end)
+            self.spans.append((start, min(stop, end)))  # a last to_km may round past the end
+        self.sections = [self.line.section(start, stop) for start, stop in self.spans]
+        self.places = {s.name: (s.lat, s.lon) for s in scenario.forces.sites if s.lat is not None}
+        geography = scenario.geography
+        assert geography is not None
+        for place in (*geography.border, *geography.places):
+            self.places[place.name] = (place.lat, place.lon)
+        self._distances: dict[str, np.ndarray] = {}
+
+    def distances(self, place: str) -> np.ndarray:
+        """Km from ``place`` to the nearest point of each sector, in the sectors' order."""
+        if place not in self._distances:
+            lat, lon = self.places[place]
+            self._distances[place] = np.array([s.distance_km(lat, lon) for s in self.sections])
+        return self._distances[place]
+
+
+_MADE: dict[int, tuple[weakref.ref[Scenario], Geometry]] = {}
+
+
+def geometry_of(scenario: Scenario) -> Geometry:
+    """The scenario's geometry, made once while the scenario lives (every replication of a
+    run shares it: distances cost more than a short replication)."""
+    key = id(scenario)
+    made = _MADE.get(key)
+    if made is not None and made[0]() is scenario:
+        return made[1]
+    geometry = Geometry(scenario)
+    _MADE[key] = (weakref.ref(scenario, lambda _: _MADE.pop(key, None)), geometry)
+    return geometry
