@@ -88,10 +88,10 @@ def thresholds(rule: Repositioning, expected: Mapping[str, float]) -> tuple[floa
     """A rule's (trigger, release) values: as given, or k times the signal's expected count."""
     if rule.hold_above is not None and rule.release_below is not None:
         return rule.hold_above, rule.release_below
+    hold, release = rule.hold_above_expected, rule.release_below_expected
+    assert hold is not None and release is not None  # validated: both, or both absolute
     count = expected[rule.signal]
-    return float(rule.hold_above_expected or 0.0) * count, float(
-        rule.release_below_expected or 0.0
-    ) * count
+    return hold * count, release * count
 
 
 @dataclass

@@ -137,7 +137,7 @@ class RateModulation:
         self.live = Presence(*self._presence_now())
         self._change_days: list[float] = [-math.inf]  # the initial posture holds before all
         self._logged: list[tuple[float, float]] = [(self.live.iraq, self.live.syria)]
-        self._logged_local: list[Sequence[float]] = [self.live.local or []]
+        self._logged_local: list[list[float]] = [] if self.live.local is None else [self.live.local]
 
     def _levels(
         self, spec: Modulation, sectors: list[Sector], lengths: list[float], start: dt.date
