@@ -1,4 +1,5 @@
-"""The figures every run writes: personnel by site, and incidents by sector, over dates.
+"""The figures every run writes: personnel by site, and incidents by sector, over dates
+(and, with a geography, the map of ``sim.analysis.map``).
 
 Lines are means across replications with shaded 95% confidence bands; phase starts and
 repositioning triggers are marked; axes carry units; titles name the scenario and the
@@ -23,25 +24,17 @@ from pathlib import Path
 
 import matplotlib.dates as mdates
 import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from sim.analysis.bands import Band, as_numpy, factorize
+from sim.analysis.drawn import COLUMNS, Drawn, column, new_figure, replications
 from sim.analysis.forces import site_totals
+from sim.analysis.map import map_figure
 from sim.experiment.results import RunResults
 from sim.experiment.store import atomic_write_bytes
 
 DPI = 110
-SIZE = (10, 5.5)
-
-
-def new_figure(figsize: tuple[float, float] = SIZE) -> Figure:
-    """A figure with an Agg canvas of its own, not registered with pyplot."""
-    fig = Figure(figsize=figsize, layout="constrained")
-    FigureCanvasAgg(fig)
-    return fig
+_Drawn = Drawn  # the name the figure benchmark opens a run folder by
 
 
 def mark_phases(ax, run: RunResults) -> None:
@@ -62,8 +55,8 @@ def mark_phases(ax, run: RunResults) -> None:
 
 def mark_triggers(ax, run: RunResults) -> None:
     """Triangles at the dates repositioning rules triggered (in any replication)."""
-    action, actions = factorize(_column(run, "policy", "action"))
-    when = as_numpy(_column(run, "policy", "date"))[
+    action, actions = factorize(column(run, "policy", "action"))
+    when = as_numpy(column(run, "policy", "date"))[
         np.isin(action, np.flatnonzero(actions == "hold"))
     ]
     if len(when):
@@ -110,40 +103,6 @@ def _band(ax, x, mean, low, high, *, alpha: float = 0.2, color=None, **line) -> 
     ax.fill_between(x, low, high, color=drawn.get_color(), alpha=alpha, **step)
 
 
-# What the run figures read of each table. ``daily`` alone has 13 columns and a row per
-# replication, day and sector: reading only these (as pyarrow tables) saves half a second.
-COLUMNS = {
-    "forces": ["replication", "site", "role", "start_day", "end_day", "start_date", "personnel"],
-    "posture": ["replication", "day", "date", "in_iraq"],
-    "daily": ["replication", "date", "sector", "incidents"],
-    "policy": ["date", "action"],
-}
-
-
-class _Drawn(RunResults):
-    """A run folder opened for its standard figures: the ``COLUMNS`` of its tables, read
-    with pyarrow and kept as pyarrow tables (its other tables load as usual)."""
-
-    def __init__(self, run_dir: str | Path) -> None:
-        super().__init__(run_dir)  # the manifest and its config, checked
-        self._drawn: dict[str, pa.Table] = {}
-
-    def drawn(self, name: str) -> pa.Table:
-        """The ``COLUMNS`` of table ``name``, read once."""
-        if name not in self._drawn:
-            self._drawn[name] = self.arrow(name, COLUMNS[name])
-        return self._drawn[name]
-
-
-def _column(run: RunResults, table: str, name: str) -> pa.Array:
-    """Column ``name`` of ``run``'s ``table`` as one pyarrow array."""
-    if isinstance(run, _Drawn) and name in COLUMNS.get(table, ()):
-        column = run.drawn(table).column(name)
-    else:
-        column = pa.array(run.table(table)[name])
-    return column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
-
-
 def _days_since(start: np.datetime64, days: np.ndarray) -> np.ndarray:
     """The dates ``days`` (fractions too) after ``start``, to the second."""
     offsets = np.round(np.asarray(days, dtype=float) * 86_400_000).astype("timedelta64[ms]")
@@ -152,9 +111,9 @@ def _days_since(start: np.datetime64, days: np.ndarray) -> np.ndarray:
 
 def in_iraq_band(run: RunResults) -> tuple[np.ndarray, Band]:
     """Dates and the band of personnel in Iraq across replications, from ``posture``."""
-    rep, _ = factorize(_column(run, "posture", "replication"))
-    when, dates = factorize(_column(run, "posture", "date"))
-    in_iraq = as_numpy(_column(run, "posture", "in_iraq")).astype(float)
+    rep, _ = factorize(column(run, "posture", "replication"))
+    when, dates = factorize(column(run, "posture", "date"))
+    in_iraq = as_numpy(column(run, "posture", "in_iraq")).astype(float)
     keep = (rep >= 0) & (when >= 0)
     values = np.zeros((rep.max() + 1 if len(rep) else 0, len(dates)))
     present = np.zeros(values.shape, dtype=bool)
@@ -166,8 +125,8 @@ def in_iraq_band(run: RunResults) -> tuple[np.ndarray, Band]:
 def site_bands(run: RunResults) -> tuple[np.ndarray, np.ndarray, Band]:
     """Site names, dates and the band of each site's personnel (all roles) on every
     recorded day, from the exact ``forces`` spells (as ``forces_at`` reads them)."""
-    forces = {name: _column(run, "forces", name) for name in COLUMNS["forces"]}
-    recorded = as_numpy(_column(run, "posture", "day")).astype(float)
+    forces = {name: column(run, "forces", name) for name in COLUMNS["forces"]}
+    recorded = as_numpy(column(run, "posture", "day")).astype(float)
     sites, days, chunks = site_totals(forces, recorded)
     band = Band.empty((len(sites), len(days)))
     for values, present in chunks:
@@ -178,11 +137,6 @@ def site_bands(run: RunResults) -> tuple[np.ndarray, np.ndarray, Band]:
     else:
         origin = np.datetime64(str(run.scenario.clock.start_date))
     return sites, _days_since(origin, days), band
-
-
-def _replications(run: RunResults, table: str) -> int:
-    """How many replications ``table`` holds: what a figure of it plots."""
-    return len(pc.unique(_column(run, table, "replication")).drop_null())
 
 
 def personnel_figure(run: RunResults) -> Figure:
@@ -206,7 +160,7 @@ def personnel_figure(run: RunResults) -> Figure:
     format_dates(ax)
     ax.set_ylabel("personnel")
     ax.set_xlabel("date")
-    n = _replications(run, "posture")  # what is plotted, even of an unfinished run
+    n = replications(run, "posture")  # what is plotted, even of an unfinished run
     ax.set_title(f"{run.name}: coalition personnel by site (mean and 95% CI, {n} replications)")
     fig.legend(fontsize=8, ncols=4, loc="outside lower center")
     return fig
@@ -235,11 +189,11 @@ def period_starts(dates: np.ndarray, freq: str) -> np.ndarray:
 
 def incidents_by_period(run: RunResults, freq: str = "MS") -> tuple[np.ndarray, np.ndarray, Band]:
     """Sectors, period starts and the band of each sector's incidents per period."""
-    rep, _ = factorize(_column(run, "daily", "replication"))
-    sector, sectors = factorize(_column(run, "daily", "sector"))
-    day, dates = factorize(_column(run, "daily", "date"))
+    rep, _ = factorize(column(run, "daily", "replication"))
+    sector, sectors = factorize(column(run, "daily", "sector"))
+    day, dates = factorize(column(run, "daily", "date"))
     periods, period_of_day = np.unique(period_starts(dates, freq), return_inverse=True)
-    incidents = as_numpy(_column(run, "daily", "incidents")).astype(float)
+    incidents = as_numpy(column(run, "daily", "incidents")).astype(float)
     shape = (rep.max() + 1 if len(rep) else 0, len(sectors), len(periods))
     cell = (rep * shape[1] + sector) * shape[2] + period_of_day[day]
     keep = (rep >= 0) & (sector >= 0) & (day >= 0)  # a missing key drops, as in groupby
@@ -273,17 +227,22 @@ def incidents_figure(run: RunResults, freq: str = "MS") -> Figure:
     format_dates(ax)
     ax.set_ylabel(f"incidents per {PERIODS.get(freq[:1].upper(), freq)}")
     ax.set_xlabel("date")
-    n = _replications(run, "daily")
+    n = replications(run, "daily")
     ax.set_title(f"{run.name}: border incidents by sector (mean and 95% CI, {n} replications)")
     fig.legend(fontsize=8, ncols=6, loc="outside lower center")
     return fig
 
 
 def run_figures(run_dir: str | Path) -> list[Path]:
-    """Write the standard figures of a run into its folder; return their paths."""
-    run = _Drawn(run_dir)
+    """Write the standard figures of a run into its folder (and ``map.png`` when its
+    scenario has a geography); return their paths."""
+    run = Drawn(run_dir)
     folder = Path(run_dir)
-    return [
+    written = [
         save_figure(personnel_figure(run), folder / "personnel.png"),
         save_figure(incidents_figure(run), folder / "incidents.png"),
     ]
+    drawn = map_figure(run)  # reuses the forces and daily columns read above
+    if drawn is not None:
+        written.append(save_figure(drawn, folder / "map.png"))
+    return written

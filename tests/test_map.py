@@ -1,0 +1,236 @@
+"""The run's map: written with a geography and not without; colours that follow the
+incidents per 100 km, circle areas proportional to personnel, the aspect of the latitude."""
+
+from __future__ import annotations
+
+import copy
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+from click.testing import CliRunner
+
+import sim
+from sim.analysis import figures
+from sim.analysis.map import AREA_PER_PERSON, map_figure, panels, sector_rates, short_name
+from sim.cli import main
+from sim.config.geography_checks import sector_lengths
+
+ROOT = Path(__file__).resolve().parents[1]
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+# A small located world (a test setting, not a claim): a border of four vertices in three
+# sectors, two Iraqi sites and one Syrian, a far Jordanian place the map must leave out.
+SCENARIO = yaml.safe_load("""
+metadata: {name: map_test, description: A test geography.}
+clock: {start_date: 2025-01-01, end_date: 2026-01-01}
+run: {replications: 3, seed: 5}
+geography:
+  border:
+    - {name: top, lat: 37.0, lon: 42.3}
+    - {name: knee, lat: 36.3, lon: 41.3}
+    - {name: river, lat: 34.4, lon: 41.0}
+    - {name: foot, lat: 33.4, lon: 38.8}
+  places:
+    - {name: al_hol, label: al-Hol camp, country: syria, lat: 36.38, lon: 41.15}
+    - {name: deir_ez_zor, country: syria, lat: 35.33, lon: 40.15}
+    - {name: far_base, country: jordan, lat: 31.8, lon: 36.8}
+forces:
+  roles: [personnel]
+  sites:
+    - {name: west, label: Western air base (Anbar), country: iraq, lat: 33.8, lon: 42.4,
+       personnel: {personnel: 600}}
+    - {name: east, country: iraq, lat: 36.2, lon: 44.0, personnel: {personnel: 200}}
+    - {name: camp, country: syria, lat: 36.5, lon: 40.8, personnel: {personnel: 300}}
+    - {name: home, country: out_of_theatre}
+  phases:
+    - {name: phase_1, start_date: 2025-03-01, reduce: {west: {}},
+       destinations: {east: 0.5, home: 0.5}}
+    - {name: phase_2, start_date: 2025-08-01, reduce: {east: {personnel: 100}},
+       destinations: {home: 1.0}}
+  lift:
+    - {name: airlift, capacity_personnel: 100, lifts_per_day: 1,
+       transit_days: {distribution: fixed, value: 0.25}, serves: [west, east, home]}
+border:
+  sectors:
+    - {name: north, from_km: 0, to_km: 150, fortification: 0, surveillance: 0, response_units: 1}
+    - {name: middle, from_km: 150, to_km: 350, fortification: 0, surveillance: 0,
+       response_units: 1}
+    - {name: south, from_km: 350, fortification: 0, surveillance: 0, response_units: 1}
+  response:
+    handling_days: {distribution: exponential, mean: 1.0}
+threats:
+  actors: [actor]
+  incident_types:
+    - {name: incident, share: 1.0, severity: {distribution: fixed, value: 1}}
+  processes:
+    - {name: north_p, sector: north, actor: actor, kind: poisson, rate_per_day: 0.05,
+       modulated: false}
+    - {name: middle_p, sector: middle, actor: actor, kind: poisson, rate_per_day: 0.2,
+       modulated: false}
+    - {name: south_p, sector: south, actor: actor, kind: poisson, rate_per_day: 0.1,
+       modulated: false}
+  modulation:
+    local_presence: {enabled: false}
+""")
+
+
+def scenario(**rates: float):
+    data = copy.deepcopy(SCENARIO)
+    for process in data["threats"]["processes"]:
+        process["rate_per_day"] = rates.get(process["sector"], process["rate_per_day"])
+    return sim.RawScenario.from_mapping(data).validate()
+
+
+def run(tmp_path_factory, name: str, replications: int, s=None) -> Path:
+    out = tmp_path_factory.mktemp(name) / "run"
+    s = scenario() if s is None else s
+    return sim.run_experiment(s, replications, 3, out=out, executor="serial", progress=False)
+
+
+@pytest.fixture(scope="module")
+def located(tmp_path_factory) -> Path:
+    return run(tmp_path_factory, "located", 4)
+
+
+@pytest.fixture(scope="module")
+def drawn(located):
+    return map_figure(sim.load_results(located))
+
+
+def sectors_of(ax):
+    (found,) = [c for c in ax.collections if c.get_gid() == "sectors"]
+    return found
+
+
+def sites_of(ax):
+    (found,) = [c for c in ax.collections if c.get_gid() == "sites"]
+    return found
+
+
+def test_the_map_is_written_with_a_geography_and_not_without(located, tmp_path_factory):
+    written = figures.run_figures(located)
+    assert [p.name for p in written] == ["personnel.png", "incidents.png", "map.png"]
+    assert (located / "map.png").read_bytes()[:8] == PNG_MAGIC
+    plain = sim.load_scenario(ROOT / "scenarios" / "validation" / "poisson.yaml",
+                              ["clock.end_date=2025-02-01"])  # fmt: skip
+    bare = run(tmp_path_factory, "bare", 1, plain)
+    assert map_figure(sim.load_results(bare)) is None
+    assert [p.name for p in figures.run_figures(bare)] == ["personnel.png", "incidents.png"]
+    assert not (bare / "map.png").exists()
+
+
+def test_rates_are_incidents_per_100_km_per_year_by_hand(located):
+    results = sim.load_results(located)
+    s = results.scenario
+    counts = results.incidents.groupby("sector").size()
+    years = (s.clock.end_date - s.clock.start_date).days / 365.25
+    expected = [
+        counts.get(sector.name, 0) / 4 / (length / 100) / years
+        for sector, length in zip(s.border.sectors, sector_lengths(s), strict=True)
+    ]
+    np.testing.assert_allclose(sector_rates(results), expected, rtol=1e-12)
+    # the model's KPIs say the same, replication by replication
+    kpis = [results.kpis[f"incidents_per_100km_year_{x.name}"].mean() for x in s.border.sectors]
+    np.testing.assert_allclose(sector_rates(results), kpis, rtol=1e-12)
+
+
+def test_sector_colours_follow_the_rates(located, drawn):
+    rates = sector_rates(sim.load_results(located))
+    assert len(set(rates)) == 3, "the test needs three different rates"
+    for ax in drawn.axes[:3]:
+        lines = sectors_of(ax)
+        np.testing.assert_allclose(lines.get_array(), rates)
+        r, g, b, _ = lines.to_rgba(lines.get_array()).T
+        luminance = 0.2126 * r + 0.7152 * g + 0.0722 * b
+        # a sequential map, light to dark: the higher the rate, the darker the sector
+        assert list(np.argsort(rates)) == list(np.argsort(-luminance))
+    bar = drawn.axes[-1]
+    assert "per 100 km per year" in bar.get_ylabel()
+
+
+def test_circle_areas_are_proportional_to_mean_personnel(located, drawn):
+    results = sim.load_results(located)
+    shown = panels(results)
+    assert [p.title for p in shown] == ["start", "after phase 1", "after phase 2"]
+    complete = results.phases.groupby("phase")["complete_day"].mean()
+    assert [p.day for p in shown] == [0.0, complete["phase_1"], complete["phase_2"]]
+    # read just after the last arrival of a phase: nobody is still in transit
+    assert [p.read_day - p.day for p in shown] == [0.0, pytest.approx(1e-6), pytest.approx(1e-6)]
+    at = sim.forces_at(results.forces, [p.read_day for p in shown])
+    mean = at.groupby(["day", "site", "replication"])["personnel"].sum().groupby(["day", "site"])
+    mean = mean.mean()
+    located_sites = ["west", "east", "camp"]  # in the scenario's order; home has no place
+    for ax, panel in zip(drawn.axes[:3], shown, strict=True):
+        expected = [mean.get((panel.read_day, site), 0.0) for site in located_sites]
+        np.testing.assert_allclose(sites_of(ax).get_sizes() / AREA_PER_PERSON, expected)
+    # by hand: 600 in the west at the start; phase 1 sends half of them east (200 + 300);
+    # phase 2 keeps 100 there
+    np.testing.assert_allclose(
+        sites_of(drawn.axes[0]).get_sizes(), np.multiply([600, 200, 300], AREA_PER_PERSON)
+    )
+    np.testing.assert_allclose(
+        sites_of(drawn.axes[1]).get_sizes(), np.multiply([0, 500, 300], AREA_PER_PERSON)
+    )
+    np.testing.assert_allclose(
+        sites_of(drawn.axes[2]).get_sizes(), np.multiply([0, 100, 300], AREA_PER_PERSON)
+    )
+    assert "in transit" not in drawn.axes[2].get_title()
+
+
+def test_axes_in_degrees_with_the_aspect_of_the_middle_latitude(drawn):
+    panels_ = drawn.axes[:3]
+    for ax in panels_:
+        low, high = ax.get_ylim()
+        assert ax.get_aspect() == pytest.approx(1 / math.cos(math.radians((low + high) / 2)))
+        assert "longitude" in ax.get_xlabel()
+        x0, x1 = ax.get_xlim()
+        assert x0 < 38.8 and x1 > 44.0 and low < 33.4 and high > 37.0
+        assert low > 32.0, "the Jordanian place is not a Syrian point of interest"
+        # the panel's box on the page keeps that aspect: a degree north is 1/cos(lat) east
+        box = ax.get_position().transformed(drawn.transFigure)
+        ratio = box.height / box.width
+        assert ratio == pytest.approx((high - low) * ax.get_aspect() / (x1 - x0), rel=1e-6)
+    assert "latitude" in panels_[0].get_ylabel()
+    texts = {t.get_text() for t in panels_[0].texts}
+    assert {"al-Hol camp", "deir ez zor", "Western 600", "east 200", "camp 300"} <= texts
+    assert any(t.startswith("middle\n") for t in texts)  # sector labels, first panel only
+    assert not any(t.get_text().startswith("middle\n") for t in panels_[1].texts)
+
+
+def test_no_incidents_and_one_replication_still_draw(tmp_path_factory):
+    quiet = run(tmp_path_factory, "quiet", 1, scenario(north=0.0, middle=0.0, south=0.0))
+    results = sim.load_results(quiet)
+    assert len(results.incidents) == 0
+    fig = map_figure(results)
+    np.testing.assert_array_equal(sectors_of(fig.axes[0]).get_array(), 0.0)
+    assert "1 replication)" in fig.get_suptitle()
+    assert figures.figure_bytes(fig)[:8] == PNG_MAGIC
+
+
+def test_without_phases_the_panels_are_start_middle_and_end(tmp_path_factory):
+    data = copy.deepcopy(SCENARIO)
+    data["forces"]["phases"] = []
+    still = run(tmp_path_factory, "still", 1, sim.RawScenario.from_mapping(data).validate())
+    shown = panels(sim.load_results(still))
+    assert [(p.title, p.day) for p in shown] == [("start", 0), ("middle", 182.5), ("end", 365)]
+
+
+def test_labels_are_short():
+    assert short_name("joc", "Joint Operations Command (Baghdad)") == "JOC"
+    assert short_name("ain_al_asad", "Ain al-Asad air base (Anbar)") == "Ain al-Asad"
+    assert short_name("rabia", "Rabia / al-Yarubiyah to Fishkhabour") == "Rabia"
+    assert short_name("ne_syria", "Coalition sites in north-east Syria") == "ne syria"
+
+
+def test_the_run_command_draws_the_map(tmp_path):
+    path = tmp_path / "located.yaml"
+    path.write_text(yaml.safe_dump(SCENARIO))
+    out = tmp_path / "run"
+    result = CliRunner().invoke(
+        main, ["run", str(path), "-n", "2", "--executor", "serial", "-q", "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    assert (out / "map.png").read_bytes()[:8] == PNG_MAGIC
