@@ -378,8 +378,14 @@ def test_incidents_per_100km_and_year_by_hand(placed):
     assert kpis["incidents_per_100km_year"] == pytest.approx(total, rel=1e-9)
 
 
-def test_geometry_is_made_once_per_scenario():
+def test_geometry_is_made_once_for_every_scenario_with_the_same_places():
     s = presence_scenario()
     first, second = World(s, 0, 1), World(s, 1, 1)
     assert first.geometry is second.geometry
-    assert World(copy.deepcopy(s), 0, 1).geometry is not first.geometry
+    # a copy (as a worker receives with each chunk) shares it; a moved site does not
+    assert World(copy.deepcopy(s), 0, 1).geometry is first.geometry
+    data = s.model_dump(mode="json")
+    data["forces"]["sites"][0]["lat"] = 35.5
+    moved = World(checked(data), 0, 1).geometry
+    assert moved is not first.geometry
+    assert moved.distances("near")[0] == pytest.approx(SECTOR_A.distance_km(35.5, NEAR[1]))

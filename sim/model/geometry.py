@@ -2,14 +2,13 @@
 distance from a named place to each sector (docs/model.md §5.5).
 
 Distances are great-circle distances from a place to the nearest point of a sector's
-stretch of the border (``sim.geo``). They depend on the scenario alone, so one
-``Geometry`` serves every replication of a scenario (``geometry_of``); a place's distances
-are computed the first time a part asks for them.
+stretch of the border (``sim.geo``). They depend on the scenario's geography, sites and
+sectors alone, so one ``Geometry`` serves every replication of every scenario that shares
+them (``geometry_of``); a place's distances are computed the first time a part asks for
+them.
 """
 
 from __future__ import annotations
-
-import weakref
 
 import numpy as np
 
@@ -28,6 +27,7 @@ class Geometry:
         self.spans: list[tuple[float, float]] = []
         self.sections: list[Polyline] = []
         self.places: dict[str, tuple[float, float]] = {}
+        self._distances: dict[str, np.ndarray] = {}
         if self.line is None:
             return
         end = self.line.length_km
@@ -40,7 +40,6 @@ class Geometry:
         assert geography is not None
         for place in (*geography.border, *geography.places):
             self.places[place.name] = (place.lat, place.lon)
-        self._distances: dict[str, np.ndarray] = {}
 
     def distances(self, place: str) -> np.ndarray:
         """Km from ``place`` to the nearest point of each sector, in the sectors' order."""
@@ -50,16 +49,31 @@ class Geometry:
         return self._distances[place]
 
 
-_MADE: dict[int, tuple[weakref.ref[Scenario], Geometry]] = {}
+GeometryKey = tuple[object, ...]
+_MADE: dict[GeometryKey, Geometry] = {}
+KEPT = 64  # geometries kept per process: a sweep over coordinates makes one per point
+
+
+def _key(scenario: Scenario) -> GeometryKey:
+    """Everything a geometry depends on: the border, the places, the located sites and the
+    sectors' stretches (equal keys, equal geometries)."""
+    geography = scenario.geography
+    return (
+        None if geography is None else tuple((p.name, p.lat, p.lon) for p in geography.border),
+        None if geography is None else tuple((p.name, p.lat, p.lon) for p in geography.places),
+        tuple((s.name, s.lat, s.lon) for s in scenario.forces.sites),
+        tuple((s.from_km, s.to_km, s.length_km) for s in scenario.border.sectors),
+    )
 
 
 def geometry_of(scenario: Scenario) -> Geometry:
-    """The scenario's geometry, made once while the scenario lives (every replication of a
-    run shares it: distances cost more than a short replication)."""
-    key = id(scenario)
+    """The scenario's geometry, made once per process for every scenario with the same
+    border, places, sites and sectors: distances cost more than a short replication, and a
+    worker receives a fresh copy of the scenario with every chunk of replications."""
+    key = _key(scenario)
     made = _MADE.get(key)
-    if made is not None and made[0]() is scenario:
-        return made[1]
-    geometry = Geometry(scenario)
-    _MADE[key] = (weakref.ref(scenario, lambda _: _MADE.pop(key, None)), geometry)
-    return geometry
+    if made is None:
+        if len(_MADE) >= KEPT:
+            del _MADE[next(iter(_MADE))]  # the oldest
+        made = _MADE[key] = Geometry(scenario)
+    return made
