@@ -14,7 +14,14 @@ from click.testing import CliRunner
 
 import sim
 from sim.analysis import figures
-from sim.analysis.map import AREA_PER_PERSON, map_figure, panels, sector_rates, short_name
+from sim.analysis.map import (
+    AREA_PER_PERSON,
+    aspect_for,
+    map_figure,
+    panels,
+    sector_rates,
+    short_name,
+)
 from sim.cli import main
 from sim.config.geography_checks import sector_lengths
 
@@ -216,6 +223,12 @@ def test_without_phases_the_panels_are_start_middle_and_end(tmp_path_factory):
     still = run(tmp_path_factory, "still", 1, sim.RawScenario.from_mapping(data).validate())
     shown = panels(sim.load_results(still))
     assert [(p.title, p.day) for p in shown] == [("start", 0), ("middle", 182.5), ("end", 365)]
+
+
+def test_the_aspect_stays_finite_near_a_pole():
+    assert aspect_for(33.0, 37.0) == pytest.approx(1 / math.cos(math.radians(35.0)))
+    assert aspect_for(89.0, 90.0) == pytest.approx(1 / math.cos(math.radians(80.0)))
+    assert aspect_for(-90.0, -89.0) == pytest.approx(1 / math.cos(math.radians(80.0)))
 
 
 def test_labels_are_short():

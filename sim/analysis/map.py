@@ -48,6 +48,7 @@ SIZE_KEY = (100, 500, 1_000)
 JUST_AFTER = 1e-6  # days
 MAX_PHASE_PANELS = 2  # the start, then after Phase 1 and after Phase 2
 PAD_DEGREES = 0.6
+MAX_LATITUDE = 80.0
 COUNTRY_COLOURS = {"iraq": "tab:blue", "syria": "tab:green"}
 FONT = 7.5
 # YlOrRd without its palest quarter: a low rate must still show against the white map
@@ -84,8 +85,10 @@ def short_name(name: str, label: str = "", limit: int = 18) -> str:
 
 
 def aspect_for(lat_low: float, lat_high: float) -> float:
-    """Degrees of latitude per degree of longitude on screen: 1/cos(middle latitude)."""
-    return 1.0 / math.cos(math.radians((lat_low + lat_high) / 2))
+    """Degrees of latitude per degree of longitude on screen: 1/cos(middle latitude) (the
+    middle held within 80° of the equator, so a polar scenario still draws)."""
+    middle = min(max((lat_low + lat_high) / 2, -MAX_LATITUDE), MAX_LATITUDE)
+    return 1.0 / math.cos(math.radians(middle))
 
 
 def _mean_days(run: RunResults, key: str) -> dict[str, float]:
@@ -256,10 +259,10 @@ class Geometry:
         lon = np.concatenate([self.line.lon, [p.lon for p in (*self.sites, *self.places)]])
         lat = np.concatenate([self.line.lat, [p.lat for p in (*self.sites, *self.places)]])
         return (
-            lon.min() - PAD_DEGREES,
-            lon.max() + PAD_DEGREES,
-            lat.min() - PAD_DEGREES,
-            lat.max() + PAD_DEGREES,
+            float(lon.min()) - PAD_DEGREES,
+            float(lon.max()) + PAD_DEGREES,
+            max(float(lat.min()) - PAD_DEGREES, -90.0),
+            min(float(lat.max()) + PAD_DEGREES, 90.0),
         )
 
 
