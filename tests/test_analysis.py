@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from scipy import stats
 
 import sim
-from sim.analysis import comparison, figures
+from sim.analysis import comparison, drawn, figures
 from sim.analysis.summary import compare_kpi, compare_runs, pairing, summarize_kpis
 from sim.cli import main
 
@@ -199,7 +199,7 @@ def triggered(tmp_path_factory):
 def test_run_figure_bands_equal_the_long_table_computation(runs, triggered, which, opened):
     run_dir = triggered if which == "triggered" else runs["base"]
     # run_figures opens a run reading only the columns it draws, as pyarrow tables
-    run = figures._Drawn(run_dir) if opened == "run_figures" else sim.load_results(run_dir)
+    run = drawn.Drawn(run_dir) if opened == "run_figures" else sim.load_results(run_dir)
     full = sim.load_results(run_dir)
     sites_band, in_iraq_band, incidents_band = _long_table_bands(full)
 

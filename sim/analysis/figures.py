@@ -34,7 +34,6 @@ from sim.experiment.results import RunResults
 from sim.experiment.store import atomic_write_bytes
 
 DPI = 110
-_Drawn = Drawn  # the name the figure benchmark opens a run folder by
 
 
 def mark_phases(ax, run: RunResults) -> None:
