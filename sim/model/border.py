@@ -146,10 +146,14 @@ class BorderResponse:
             )
             for s, fortified in zip(border.sectors, modulation.fortified, strict=True)
         ]
-        self.placements = [  # none without a geography: incidents have no place then
-            SectorPlacement.of(sector, span)
-            for sector, span in zip(border.sectors, geometry.spans, strict=False)
-        ]
+        self.placements = (  # none without a geography: incidents have no place then
+            [
+                SectorPlacement.of(sector, span)
+                for sector, span in zip(border.sectors, geometry.spans, strict=True)
+            ]
+            if geometry.line is not None
+            else []
+        )
         self.detection = border.detection
         interdiction = border.response.interdiction
         self.interdict_p0 = interdiction.base_probability
