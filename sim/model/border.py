@@ -34,7 +34,7 @@ import simpy
 from simpy.events import ProcessGenerator
 
 from sim.clock import to_dates
-from sim.config.schema import Scenario
+from sim.config.schema import Scenario, Sector
 from sim.model.durations import sampler
 from sim.model.geometry import Geometry
 from sim.model.hooks import Hook
@@ -146,14 +146,7 @@ class BorderResponse:
             )
             for s, fortified in zip(border.sectors, modulation.fortified, strict=True)
         ]
-        self.placements = (  # none without a geography: incidents have no place then
-            [
-                SectorPlacement.of(sector, span)
-                for sector, span in zip(border.sectors, geometry.spans, strict=True)
-            ]
-            if geometry.line is not None
-            else []
-        )
+        self.placements = placements(border.sectors, geometry)
         self.detection = border.detection
         interdiction = border.response.interdiction
         self.interdict_p0 = interdiction.base_probability
@@ -295,6 +288,16 @@ class BorderResponse:
 
 def _mean_or_nan(values: np.ndarray) -> float:
     return float(values.mean()) if len(values) else math.nan
+
+
+def placements(sectors: list[Sector], geometry: Geometry) -> list[SectorPlacement]:
+    """Where each sector's incidents may happen; none without a geography (no place then)."""
+    if geometry.line is None:
+        return []
+    return [
+        SectorPlacement.of(sector, span)
+        for sector, span in zip(sectors, geometry.spans, strict=True)
+    ]
 
 
 def per_100km_year(sector: Labels, lengths: list[float], horizon: float) -> dict[str, float]:
