@@ -82,14 +82,16 @@ def _check_kpis(names: tuple[str, ...]) -> None:
     import re
 
     from sim.config.errors import one_line, suggestion
-    from sim.tables import KPI_COLUMNS
+    from sim.tables import KPI_COLUMNS, PER_PHASE, PER_SECTOR
 
     for name in names:
-        if name not in KPI_COLUMNS and not re.fullmatch(r"complete_day_[a-z][a-z0-9_]*", name):
+        per_name = rf"({PER_PHASE}|{PER_SECTOR})[a-z][a-z0-9_]*"
+        if name not in KPI_COLUMNS and not re.fullmatch(per_name, name):
             raise click.BadParameter(
                 one_line(
                     f"'{name[:60]}' is not a KPI{suggestion(name, KPI_COLUMNS)} "
-                    f"(KPIs: {', '.join(KPI_COLUMNS)}, complete_day_<phase>)"
+                    f"(KPIs: {', '.join(KPI_COLUMNS)}, {PER_PHASE}<phase>, "
+                    f"{PER_SECTOR}<sector>)"
                 ),
                 param_hint="--kpi",
             )

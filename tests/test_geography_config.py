@@ -117,15 +117,34 @@ def test_without_a_geography_each_geographic_option_says_it_needs_one():
 def test_relative_thresholds_are_checked_like_absolute_ones():
     rule = "forces.repositioning.emergency_return"
     base = ROOT / "scenarios" / "repositioning.yaml"
-    both = problems((f"{rule}.hold_above_expected", 3.0), base=base)
+    assert problems(base=base) == []  # the shipped rule is relative: 3 and 1 times expected
+    both = problems((f"{rule}.hold_above", 16.0), base=base)
     assert any("not both" in p for p in both), both
-    relative = [
-        (f"{rule}.hold_above", None),
-        (f"{rule}.release_below", None),
-        (f"{rule}.hold_above_expected", 2.0),
-        (f"{rule}.release_below_expected", 3.0),
-    ]
-    flapping = problems(*relative, base=base)
-    assert any("must be below hold_above_expected (2)" in p for p in flapping), flapping
-    relative[-1] = (f"{rule}.release_below_expected", 1.0)
-    assert problems(*relative, base=base) == []
+    flapping = problems((f"{rule}.release_below_expected", 3.0), base=base)
+    assert any("must be below hold_above_expected (3)" in p for p in flapping), flapping
+    half = problems((f"{rule}.release_below_expected", None), base=base)
+    assert any("release_below_expected: required with hold_above_expected" in p for p in half)
+
+
+def test_a_relative_threshold_needs_an_expected_count_above_zero():
+    base = ROOT / "scenarios" / "repositioning.yaml"
+    found = problems(("signals.border_incidents_30d.actors", ["al_qaeda"]), base=base)
+    assert found == []  # al-Qaeda has rates in two sectors
+    found = problems(
+        ("signals.border_incidents_30d.actors", ["al_qaeda"]),
+        ("signals.border_incidents_30d.sectors", ["rabia"]),
+        base=base,
+    )
+    assert any("counts no process with a rate at the start" in p for p in found), found
+
+
+def test_releases_need_a_lift_to_where_personnel_came_from():
+    base = ROOT / "scenarios" / "repositioning.yaml"
+    found = problems(("forces.lift.convoy.serves", ["al_tanf"]), base=base)
+    assert any("no lift asset serves 'ne_syria' (needed by 'emergency_return')" in p for p in found)
+
+
+def test_fortified_km_dates_must_increase():
+    steps = [{"date": "2026-01-01", "value": 10}, {"date": "2025-01-01", "value": 20}]
+    found = problems(("border.sectors.sinjar.fortified_km", steps))
+    assert any("dates must increase: 2025-01-01 follows 2026-01-01" in p for p in found), found

@@ -514,7 +514,7 @@ CASES = [
         ("run", "bad.yaml", *RUN),
         "bad.yaml:",
         "threats.processes",
-        "about 4.38e+11 incidents expected in one replication",
+        "about 2.92e+11 incidents expected in one replication",  # × (1 + 0.6), local presence
     ),
     # -- options and run folders: refused before any replication runs ----------------------
     Case(
@@ -630,7 +630,7 @@ CASES = [
         ("run", "bad.yaml", *RUN),
         "bad.yaml:",
         "threats.processes",
-        "'al_qaim_isis' gives 2.63e+08",
+        "'al_qaim_isis' gives 1.75e+08",  # 10 × 1095 days / (1 − 0.9999) × (1 + 0.6)
     ),
 ]
 

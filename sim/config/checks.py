@@ -18,6 +18,7 @@ from sim.config.schema import (
     NHPP,
     Fixed,
     Hawkes,
+    IncidentSignal,
     LogNormal,
     Pareto,
     Poisson,
@@ -185,7 +186,9 @@ def _lift(s: Scenario, sites: dict) -> Found:
             if dest not in sites:
                 yield ("forces", "lift", asset.name, "serves"), _unknown(dest, sites, "site")
     needed = {(p.name, d) for p in f.phases for d in p.destinations if p.destinations[d] > 0}
-    needed |= {(r.name, r.return_to) for r in f.repositioning if r.return_to and r.return_personnel}
+    returning = [r for r in f.repositioning if r.return_to and r.return_personnel]
+    needed |= {(r.name, r.return_to) for r in returning}
+    needed |= {(r.name, origin) for r in returning for origin in r.return_from}  # releases
     needed = {(owner, dest) for owner, dest in needed if dest in sites}  # others reported once
     for owner, dest in sorted(needed):
         if not any(not a.serves or dest in a.serves for a in f.lift):
@@ -201,6 +204,16 @@ def _repositioning(s: Scenario, sites: dict) -> Found:
             yield (*at, "signal"), _unknown(rule.signal, s.signals, "signal")
         signal = s.signals.get(rule.signal)
         yield from _thresholds(rule, at, signal.kind if signal else None)
+        relative = rule.hold_above_expected is not None
+        counted = _counted(s, signal) if signal is not None and signal.kind == "incidents" else None
+        if relative and counted is not None and not any(_rate_at_start(s, p) > 0 for p in counted):
+            yield (
+                (*at, "hold_above_expected"),
+                (
+                    f"signal '{rule.signal}' counts no process with a rate at the start, so "
+                    "its expected count is 0; give hold_above and release_below instead"
+                ),
+            )
         if rule.return_personnel and rule.return_to is None:
             yield (*at, "return_to"), "required when return_personnel is above 0"
         for name in [rule.return_to] if rule.return_to else []:
@@ -214,6 +227,32 @@ def _repositioning(s: Scenario, sites: dict) -> Found:
                 yield (*at, "return_roles"), _unknown(role, f.roles, "role")
             elif role in f.residual_roles:
                 yield (*at, "return_roles"), f"'{role}' is a residual role and never moves"
+
+
+def _counted(s: Scenario, signal: IncidentSignal) -> list[NHPP | Hawkes | Poisson]:
+    """The processes whose incidents an incidents signal counts."""
+    return [
+        p
+        for p in s.threats.processes
+        if (not signal.sectors or p.sector in signal.sectors)
+        and (not signal.actors or p.actor in signal.actors)
+    ]
+
+
+def _at_start(steps: list[Step] | None, start) -> float:
+    """A schedule's value at the start date (1 without a schedule)."""
+    if not steps:
+        return 1.0
+    held = [step.value for step in steps if step.date <= start]
+    return held[-1] if held else steps[0].value
+
+
+def _rate_at_start(s: Scenario, p: NHPP | Hawkes | Poisson) -> float:
+    start = s.clock.start_date
+    if isinstance(p, Hawkes):
+        return p.background_rate_per_day * _at_start(p.background_steps, start)
+    steps = p.steps if isinstance(p, NHPP) else None
+    return p.rate_per_day * _at_start(steps, start)
 
 
 def _thresholds(rule: Repositioning, at: PathKey, signal_kind: str | None) -> Found:
@@ -249,6 +288,9 @@ def _border(s: Scenario) -> Found:
     yield from _duplicates([x.name for x in sectors], ("border", "sectors"), "sector")
     coordination = s.threats.modulation.coordination
     for sector in sectors:
+        yield from _schedule(
+            sector.fortified_km, ("border", "sectors", sector.name, "fortified_km"), 0.0, math.inf
+        )
         at = ("border", "sectors", sector.name, "partners")
         weight = sum(sector.partners.values())
         if weight > 1.0 + SHARE_TOLERANCE:
@@ -345,13 +387,16 @@ def _largest_step(steps: list[Step] | None) -> float:
 def expected_incidents(s: Scenario) -> dict[str, float]:
     """An upper estimate of each process's expected incidents in one replication.
 
-    The rate is taken at its largest modulation (the presence factors at zero personnel;
-    the other factors never exceed 1), its largest step and its seasonal peak throughout,
-    the NHPP trend integrated over the horizon, and a Hawkes background multiplied by the
-    mean cluster size 1 / (1 − n) at the largest branching ratio n.
+    The rate is taken at its largest modulation (the presence factors, country-wide and
+    local, at zero personnel; the other factors never exceed 1), its largest step and its
+    seasonal peak throughout, the NHPP trend integrated over the horizon, and a Hawkes
+    background multiplied by the mean cluster size 1 / (1 − n) at the largest branching
+    ratio n.
     """
     m = s.threats.modulation
-    presence = math.prod(1.0 + f.effect for f in (m.coalition_iraq, m.coalition_syria) if f.enabled)
+    presence = math.prod(
+        1.0 + f.effect for f in (m.coalition_iraq, m.coalition_syria, m.local_presence) if f.enabled
+    )
     horizon = s.horizon_days
     found = {}
     for p in s.threats.processes:

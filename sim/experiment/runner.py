@@ -156,6 +156,7 @@ def kpi_halfwidths(kpis: pd.DataFrame, names: Sequence[str]) -> dict[str, float]
 
 
 def _kpi_names(scenario: Scenario) -> set[str]:
-    from sim.tables import KPI_COLUMNS
+    from sim.tables import kpi_columns
 
-    return set(KPI_COLUMNS) | {f"complete_day_{p.name}" for p in scenario.forces.phases}
+    phases = [p.name for p in scenario.forces.phases]
+    return set(kpi_columns(phases, [s.name for s in scenario.border.sectors]))
