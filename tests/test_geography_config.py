@@ -92,6 +92,10 @@ def test_validation_scenarios_keep_the_plain_model(path):
             "unknown role 'cooks'",
         ),
         (
+            [("geography.border", [{"name": n, "lat": 33, "lon": 40} for n in ("a", "b")])],
+            "geography.border: the vertices span 0 km: give distinct places",
+        ),
+        (
             [("geography.places.al_hol.name", "erbil")],
             "the name 'erbil' is already a site",
         ),

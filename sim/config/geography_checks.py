@@ -18,6 +18,7 @@ from sim.geo import Polyline
 Found = Iterator[tuple[PathKey, str]]
 TILING_TOLERANCE_KM = 1e-6
 END_TOLERANCE_KM = 0.5  # a last sector's to_km may round the computed length by this much
+MIN_BORDER_KM = 1.0  # a shorter line is a mistake (every vertex at one place), not a border
 
 
 def border_line(s: Scenario) -> Polyline | None:
@@ -204,6 +205,15 @@ def geography_problems(s: Scenario) -> Found:
             yield from _fortification(s)
         return
     yield from _names(s)
+    if line.length_km < MIN_BORDER_KM:
+        yield (
+            ("geography", "border"),
+            (
+                f"the vertices span {line.length_km:.3g} km: give distinct places along the "
+                "border, north to south"
+            ),
+        )
+        return
     tiling = list(_tiling(s, line.length_km))
     yield from tiling
     if not tiling:
