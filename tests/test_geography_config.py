@@ -64,6 +64,10 @@ def test_validation_scenarios_keep_the_plain_model(path):
             "'jazira' starts at 160 km",
         ),
         (
+            [("border.sectors.sinjar.to_km", 150)],
+            "border.sectors.sinjar.to_km: a gap of 10 km",  # named where it was edited too
+        ),
+        (
             [("border.sectors.sinjar.to_km", 170)],
             "an overlap of 10 km: 'sinjar' ends at 170 km, 'jazira' starts at 160 km",
         ),

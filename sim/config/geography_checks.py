@@ -89,11 +89,13 @@ def _tiling(s: Scenario, border_km: float) -> Found:
         gap = float(after.from_km or 0.0) - before.to_km
         if abs(gap) > TILING_TOLERANCE_KM:
             kind = "a gap" if gap > 0 else "an overlap"
-            yield (
-                ("border", "sectors", after.name, "from_km"),
+            message = (
                 f"{kind} of {abs(gap):g} km: '{before.name}' ends at {before.to_km:g} km, "
-                f"'{after.name}' starts at {after.from_km:g} km",
+                f"'{after.name}' starts at {after.from_km:g} km"
             )
+            # named at both ends: either may be the one just edited (a file or a --set)
+            yield ("border", "sectors", before.name, "to_km"), message
+            yield ("border", "sectors", after.name, "from_km"), message
     last = ordered[-1]
     if last.to_km is not None and abs(last.to_km - border_km) > END_TOLERANCE_KM:
         yield (
