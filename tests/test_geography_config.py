@@ -84,6 +84,13 @@ def test_validation_scenarios_keep_the_plain_model(path):
             [("border.sectors.al_qaim.crossings.al_qaim.at_km", 420)],
             "420 km is outside the sector (300–400 km)",
         ),
+        (
+            [
+                ("border.sectors.al_walid.to_km", 593.6),  # within the rounding allowed ...
+                ("border.sectors.al_walid.crossings.al_walid.at_km", 593.5),  # ... not past it
+            ],
+            "593.5 km is outside the sector (400–593.217 km)",
+        ),
         ([("forces.sites.erbil.lat", None)], "give both lat and lon, or neither"),
         (
             [("border.detection.isr_assets.jordan_orbit.base", "amman")],
@@ -143,13 +150,20 @@ def test_a_relative_threshold_needs_an_expected_count_above_zero():
         ("signals.border_incidents_30d.sectors", ["rabia"]),
         base=base,
     )
-    assert any("counts no process with a rate at the start" in p for p in found), found
+    assert any("expects no incident at the start" in p for p in found), found
 
 
 def test_releases_need_a_lift_to_where_personnel_came_from():
     base = ROOT / "scenarios" / "repositioning.yaml"
     found = problems(("forces.lift.convoy.serves", ["al_tanf"]), base=base)
     assert any("no lift asset serves 'ne_syria' (needed by 'emergency_return')" in p for p in found)
+
+
+def test_a_rule_does_not_return_personnel_from_where_it_returns_them_to():
+    base = ROOT / "scenarios" / "repositioning.yaml"
+    path = "forces.repositioning.emergency_return.return_from"
+    found = problems((path, ["ain_al_asad", "erbil"]), base=base)
+    assert any("'ain_al_asad' is where personnel return to" in p for p in found), found
 
 
 def test_fortified_km_dates_must_increase():

@@ -249,3 +249,41 @@ def test_the_shipped_rule_ends_with_at_least_as_many_in_iraq(replication):
         final[name], triggers[name] = kpis["final_in_iraq"][0], kpis["repositioning_triggers"][0]
     assert triggers["isis_resurgence"] == 0 < triggers["resurgence_repositioning"]
     assert final["resurgence_repositioning"] >= final["isis_resurgence"]
+
+
+def test_a_second_rule_never_takes_what_the_first_one_holds():
+    """Rule a brings people to north-east Syria; rule b draws on north-east Syria. Without
+    the guard, b's return took a's people and a's release found nobody to send back (found
+    by review: 12 of 40 replications). Every release must return what its trigger brought."""
+    from pathlib import Path
+
+    from sim.config.raw import RawScenario
+
+    root = Path(__file__).resolve().parents[1]
+    common = {
+        "signal": "border_incidents_30d",
+        "check_interval_days": 0.5,
+        "hold_drawdown": False,
+        "return_roles": ["force_protection", "advisers", "support"],
+    }
+    rules = [
+        {**common, "name": "a", "hold_above_expected": 1.2, "release_below_expected": 0.6,
+         "return_personnel": 500, "return_to": "ne_syria", "return_from": ["erbil"]},
+        {**common, "name": "b", "hold_above_expected": 1.6, "release_below_expected": 0.95,
+         "return_personnel": 5000, "return_to": "ain_al_asad", "return_from": ["ne_syria"]},
+    ]  # fmt: skip
+    raw = RawScenario.from_file(root / "scenarios" / "resurgence_repositioning.yaml")
+    raw.override("forces.repositioning", rules)
+    s = raw.validate()
+    for replication in range(12):
+        world = World(s, replication, 3)
+        dropped = Counter()
+        world.book.dropped.connect(
+            lambda order, n, found=dropped, sites=world.posture.sites: (
+                found.update({(order.owner, sites[order.origin]): n})
+                if order.purpose == "release"
+                else None
+            )
+        )
+        world.run()
+        assert not dropped, (replication, dict(dropped))

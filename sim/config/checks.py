@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator
 from statistics import NormalDist
 
 from sim.config.errors import PathKey, suggestion
-from sim.config.geography_checks import geography_problems
+from sim.config.geography_checks import geography_problems, sector_lengths
 from sim.config.schema import (
     NHPP,
     Fixed,
@@ -210,8 +210,9 @@ def _repositioning(s: Scenario, sites: dict) -> Found:
             yield (
                 (*at, "hold_above_expected"),
                 (
-                    f"signal '{rule.signal}' counts no process with a rate at the start, so "
-                    "its expected count is 0; give hold_above and release_below instead"
+                    f"signal '{rule.signal}' expects no incident at the start (no counted "
+                    "process has a rate there, after capacity, fortification and coordination), "
+                    "so a multiple of it is 0; give hold_above and release_below instead"
                 ),
             )
         if rule.return_personnel and rule.return_to is None:
@@ -222,6 +223,8 @@ def _repositioning(s: Scenario, sites: dict) -> Found:
         for name in rule.return_from:
             if name not in sites:
                 yield (*at, "return_from"), _unknown(name, sites, "site")
+            elif name == rule.return_to:
+                yield (*at, "return_from"), f"'{name}' is where personnel return to"
         for role in rule.return_roles:
             if role not in f.roles:
                 yield (*at, "return_roles"), _unknown(role, f.roles, "role")
@@ -248,11 +251,53 @@ def _at_start(steps: list[Step] | None, start) -> float:
 
 
 def _rate_at_start(s: Scenario, p: NHPP | Hawkes | Poisson) -> float:
+    """A process's rate at the start, times every factor that can make it 0 there (the
+    season, capacity, fortification, coordination; presence factors are at least 1): zero
+    exactly when the model's expected count for the process is zero."""
     start = s.clock.start_date
     if isinstance(p, Hawkes):
-        return p.background_rate_per_day * _at_start(p.background_steps, start)
-    steps = p.steps if isinstance(p, NHPP) else None
-    return p.rate_per_day * _at_start(steps, start)
+        rate = p.background_rate_per_day * _at_start(p.background_steps, start)
+    elif isinstance(p, NHPP):
+        rate = p.rate_per_day * _at_start(p.steps, start)
+        if p.seasonal_amplitude:
+            peak = p.seasonal_peak_date or start
+            phase = 2.0 * math.pi * (start - peak).days / p.seasonal_period_days
+            rate *= 1.0 + p.seasonal_amplitude * math.cos(phase)
+    else:
+        rate = p.rate_per_day
+    return rate * _damping_at_start(s, p.sector) if p.modulated else rate
+
+
+def _damping_at_start(s: Scenario, sector_name: str) -> float:
+    """The modulation factors at the start that never exceed 1, for one sector."""
+    m, start = s.threats.modulation, s.clock.start_date
+    names = [x.name for x in s.border.sectors]
+    if sector_name not in names:
+        return 1.0  # reported elsewhere
+    index = names.index(sector_name)
+    sector, length = s.border.sectors[index], sector_lengths(s)[index]
+    factor = 1.0
+    cap = m.iraqi_capacity
+    if cap.enabled:
+        level = cap.start_level if start <= cap.plan_start else cap.end_level
+        if cap.plan_start < start < cap.plan_end:
+            span = (cap.plan_end - cap.plan_start).days
+            done = (start - cap.plan_start).days / span
+            level = cap.start_level + done * (cap.end_level - cap.start_level)
+        factor *= 1.0 - cap.effect * level
+    if m.fortification.enabled:
+        share = sector.fortification
+        if share is None and length > 0:
+            share = min(1.0, _at_start(sector.fortified_km, start) / length)
+        factor *= 1.0 - m.fortification.effect * (share or 0.0)
+    if m.coordination.enabled:
+        level = sum(
+            w * _at_start(m.coordination.levels[p], start)
+            for p, w in sector.partners.items()
+            if p in m.coordination.levels
+        )
+        factor *= 1.0 - m.coordination.effect * level
+    return factor
 
 
 def _thresholds(rule: Repositioning, at: PathKey, signal_kind: str | None) -> Found:

@@ -107,6 +107,7 @@ def _tiling(s: Scenario, border_km: float) -> Found:
 def _crossings(s: Scenario, border_km: float) -> Found:
     for sector in s.border.sectors:
         start, end = sector_span(sector, border_km)
+        end = min(end, border_km)  # a last to_km may round the line's length up
         at = ("border", "sectors", sector.name, "crossings")
         share = sum(c.share for c in sector.crossings)
         if share > 1.0 + 1e-9:

@@ -268,8 +268,9 @@ class Drawdown:
         for source in rule.return_from:
             origin = p.site_index[source]
             load = [0] * len(p.roles)
-            for j in roles:
-                n = min(wanted, p.counts[origin][j])
+            for j in roles:  # never what another rule holds there: its release owes it back
+                held = sum(other.reserved(origin, j) for other in self.rules.values())
+                n = min(wanted, max(0, p.counts[origin][j] - held))
                 load[j] = n
                 wanted -= n
             queued = self.book.add(Order(rule.name, "return", origin, state.return_to, load))

@@ -29,7 +29,8 @@ class SectorPlacement:
         crossings, cumulative = [], 0.0
         for c in sector.crossings:
             cumulative += c.share
-            low, high = max(start, c.at_km - c.spread_km), min(end, c.at_km + c.spread_km)
+            at = min(max(c.at_km, start), end)  # a crossing is inside its (clipped) sector
+            low, high = max(start, at - c.spread_km), min(end, at + c.spread_km)
             crossings.append((cumulative, low, high))
         return cls(start, end, tuple(crossings))
 
