@@ -209,8 +209,10 @@ def _rule(draw, sites, movable, horizon, sectors, actors, kind: str) -> tuple[di
         "check_interval_days": draw(st.sampled_from([0.5, 1.0, 2.0, 7.0])),
         "hold_drawdown": draw(st.booleans()),
         "return_personnel": draw(st.integers(0, 300)),
-        "return_to": draw(st.sampled_from(names)),
-        "return_from": draw(st.lists(st.sampled_from(names), max_size=3, unique=True)),
+        "return_to": (to := draw(st.sampled_from(names))),
+        "return_from": draw(  # never the site returned to (validation refuses it)
+            st.lists(st.sampled_from([n for n in names if n != to]), max_size=3, unique=True)
+        ),
         "return_roles": draw(st.lists(st.sampled_from(movable), unique=True)) if movable else [],
     }
     return rule, {"sig": signal}
