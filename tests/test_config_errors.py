@@ -586,3 +586,15 @@ def test_an_impossible_date_does_not_hide_the_other_problems(tmp_path, monkeypat
     assert len(lines) == 2, result.output
     assert "clock.start_date" in lines[0] and "day value is outside expected range" in lines[0]
     assert "did you mean 'lifts_per_day'?" in lines[1]
+
+
+def test_a_number_yaml_reads_as_text_gets_the_spelling_that_works(tmp_path):
+    """PyYAML (YAML 1.1) reads 1e3 and 1.5e2 as text: the message says how to write them."""
+    from sim.config.errors import ScenarioError
+    from sim.config.load import load_scenario
+
+    base = Path(__file__).resolve().parents[1] / "scenarios" / "baseline.yaml"
+    with pytest.raises(ScenarioError) as caught:
+        load_scenario(base, ["threats.modulation.local_presence.scale_km=1e3"])
+    assert "(got '1e3': YAML reads it as text; write 1.0e+3)" in str(caught.value)
+    assert load_scenario(base, ["threats.modulation.local_presence.scale_km=1.0e+3"])

@@ -85,6 +85,17 @@ def named_path(loc: tuple[str | int, ...], data: Any) -> PathKey:
     return tuple(path)
 
 
+YAML_TEXT_NUMBER = re.compile(r"[-+]?[0-9]+(\.[0-9]*)?[eE][0-9]+")
+"""A number in exponent form that YAML 1.1 (PyYAML) reads as text: without a dot or without
+a sign in the exponent (``1e300``, ``1.5e3``)."""
+
+
+def _yaml_float(text: str) -> str:
+    """The same number written so that YAML reads it as one (``1.0e+300``)."""
+    mantissa, _, exponent = text.strip().lower().partition("e")
+    return f"{mantissa if '.' in mantissa else mantissa + '.0'}e+{exponent}"
+
+
 def _tag_name(ctx: dict[str, Any]) -> str:
     return str(ctx.get("discriminator", "kind")).strip("'\"")
 
@@ -110,6 +121,9 @@ def _message(error: dict[str, Any], model: type[BaseModel]) -> str:
     given = error.get("input")
     message = error["msg"].removeprefix("Value error, ")
     message = f"{message[0].lower()}{message[1:]}"
+    numeric = kind.startswith(("float", "int"))
+    if numeric and isinstance(given, str) and YAML_TEXT_NUMBER.fullmatch(given.strip()):
+        return f"{message} (got {echo(given)}: YAML reads it as text; write {_yaml_float(given)})"
     if not isinstance(given, dict | list):
         return f"{message} (got {echo(given)})"
     if kind == "value_error":  # a check of the whole mapping, which it names already
