@@ -136,8 +136,9 @@ def _fortification(s: Scenario) -> Found:
                 )
 
 
-def _locations(s: Scenario) -> dict[str, tuple[float, float]]:
-    """Every named place with coordinates: sites that have them, then geography places."""
+def located_places(s: Scenario) -> dict[str, tuple[float, float]]:
+    """Every named place with coordinates: sites that have them, then the border's vertices
+    and the geography's places (what an ISR base or a distance may name)."""
     found = {x.name: (x.lat, x.lon) for x in s.forces.sites if x.lat is not None}
     if s.geography is not None:
         found |= {p.name: (p.lat, p.lon) for p in (*s.geography.border, *s.geography.places)}
@@ -164,7 +165,7 @@ def _sites(s: Scenario) -> Found:
 def _isr(s: Scenario) -> Found:
     detection = s.border.detection
     assets = {a.name for a in detection.isr_assets}
-    located = _locations(s)
+    located = located_places(s)
     if detection.isr_assets and detection.coalition_isr:
         yield (
             ("border", "detection", "coalition_isr"),

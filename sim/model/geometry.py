@@ -12,7 +12,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.config.geography_checks import border_line, sector_lengths, sector_span
+from sim.config.geography_checks import (
+    border_line,
+    located_places,
+    sector_lengths,
+    sector_span,
+)
 from sim.config.schema import Scenario
 from sim.geo import Polyline
 
@@ -35,11 +40,7 @@ class Geometry:
             start, stop = sector_span(sector, end)
             self.spans.append((start, min(stop, end)))  # a last to_km may round past the end
         self.sections = [self.line.section(start, stop) for start, stop in self.spans]
-        self.places = {s.name: (s.lat, s.lon) for s in scenario.forces.sites if s.lat is not None}
-        geography = scenario.geography
-        assert geography is not None
-        for place in (*geography.border, *geography.places):
-            self.places[place.name] = (place.lat, place.lon)
+        self.places = located_places(scenario)
 
     def distances(self, place: str) -> np.ndarray:
         """Km from ``place`` to the nearest point of each sector, in the sectors' order."""
