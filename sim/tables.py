@@ -140,18 +140,28 @@ SCHEMA: dict[str, dict[str, Column]] = {
     },
     "incidents": {  # one row per incident
         "replication": REPLICATION,
-        "incident": Column("int64", "id", "0-based, in order of occurrence across processes"),
+        "incident": Column(
+            "int64",
+            "id",
+            "0-based, in order of occurrence across processes; shared with `activity.event`",
+        ),
         "process": Column("str", "name", "incident process"),
         "sector": Column("str", "name", "border sector"),
+        "displaced": Column(
+            "bool", "flag", "an attempt deterred at a neighbouring sector, made again here"
+        ),
         "actor": Column("str", "name", "armed group"),
         "type": Column("str", "name", "incident type"),
         "day": Column("float64", "days", "time of the incident"),
         "date": DATE_OF_DAY,
         "severity": Column("float64", "notional", "severity of the incident"),
         "parent": Column(
-            "int64", "id", "triggering incident, −1 for background (always for Poisson/NHPP)"
+            "int64",
+            "id",
+            "triggering event (an incident or `activity` event), −1 for background, "
+            "−2 for an event of the burn-in before the start",
         ),
-        "cluster": Column("int64", "id", "background ancestor (own id for a background incident)"),
+        "cluster": Column("int64", "id", "background ancestor (own id when parent < 0)"),
         "detected": Column("bool", "flag", "whether the incident was detected"),
         "response_start_day": Column(
             "float64", "days", "when a unit took it (NaN if undetected or still waiting at T)"
@@ -164,6 +174,19 @@ SCHEMA: dict[str, dict[str, Column]] = {
         ),
         "latitude": Column("float64", "degrees north", "of that point (NaN: no geography)"),
         "longitude": Column("float64", "degrees east", "of that point (NaN: no geography)"),
+    },
+    "activity": {  # one row per event of a process at a place (Syrian side): not answered
+        "replication": REPLICATION,
+        "event": Column("int64", "id", "shared with `incidents.incident`"),
+        "process": Column("str", "name", "activity process"),
+        "place": Column("str", "name", "where the process is"),
+        "actor": Column("str", "name", "armed group"),
+        "day": Column("float64", "days", "time of the event"),
+        "date": DATE_OF_DAY,
+        "parent": Column("int64", "id", "triggering event, −1 background, −2 burn-in"),
+        "cluster": Column("int64", "id", "background ancestor (own id when parent < 0)"),
+        "latitude": Column("float64", "degrees north", "of the place"),
+        "longitude": Column("float64", "degrees east", "of the place"),
     },
     "daily": {  # one row per interval [t_{k−1}, t_k) and sector, labelled day = t_k
         "replication": REPLICATION,
@@ -201,7 +224,10 @@ KPI_SCHEMA: dict[str, Column] = {
     "missed": Column("int64", "count", "incidents missed by T"),
     "undetected": Column("int64", "count", "incidents never detected"),
     "interdiction_rate": Column("float64", "fraction", "interdicted ÷ all incidents (NaN if none)"),
-    "triggered_fraction": Column("float64", "fraction", "share of incidents with a parent"),
+    "triggered_fraction": Column(
+        "float64", "fraction", "share of incidents with a parent (in the run or the burn-in)"
+    ),
+    "displaced": Column("int64", "count", "incidents that are displaced attempts"),
     "severity_total": Column("float64", "notional", "total severity"),
     "severity_unstopped": Column("float64", "notional", "severity of missed + undetected"),
     "mean_wait_days": Column("float64", "days", "mean wait of incidents whose response started"),

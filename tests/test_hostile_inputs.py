@@ -630,7 +630,7 @@ CASES = [
         ("run", "bad.yaml", *RUN),
         "bad.yaml:",
         "threats.processes",
-        "'al_qaim_isis' gives 1.75e+08",  # 10 × 1095 days / (1 − 0.9999) × (1 + 0.6)
+        "'al_qaim_isis' gives 1.34e+09",  # 10 × (1095 + 7305 burn-in days) / (1 − 0.9999) × 1.6
     ),
 ]
 

@@ -115,6 +115,9 @@ def test_scenario_file_schema_requires_only_names():
     required = {name: d["required"] for name, d in schema["$defs"].items() if d.get("required")}
     # named-list items need their name; a schedule step replaces the whole list
     assert required.pop("Step") == ["date", "value"]
+    # so does a list of links or of kernel terms (items without a name)
+    assert required.pop("Excitation") == ["source", "target", "branching_ratio"]
+    assert required.pop("KernelTerm") == ["share", "decay_per_day"]
     assert set(required) == {
         "Site",
         "Phase",
@@ -128,6 +131,7 @@ def test_scenario_file_schema_requires_only_names():
         "Place",
         "Crossing",
         "IsrAsset",
+        "Shock",
     }
     assert all(fields == ["name"] for fields in required.values())
 

@@ -76,6 +76,9 @@ def check_against_live(scenario, replication: int = 0) -> None:
     assert np.array_equal(recorded.backlog, seen["backlog"])
     np.testing.assert_allclose(recorded.busy, seen["busy"], rtol=1e-12, atol=1e-12)
     intensity = world.threats.intensity_on(world.times.days)
+    displacement = world.threats.displacement
+    if displacement is not None:  # its rate is read days back: tests/test_theory_multivariate
+        intensity -= displacement.intensity_on(world.times.days, world.threats.members)
     np.testing.assert_allclose(intensity, seen["intensity"], rtol=1e-12, atol=1e-12)
     assert np.array_equal(columns["posture"]["in_iraq"], seen["in_iraq"])
     # the spells, put back on the record days, say what the live snapshots saw

@@ -262,6 +262,6 @@ def test_thinning_refuses_an_intensity_above_its_bound(monkeypatch):
     from sim.model.world import simulate
 
     scenario = load_scenario(ROOT / "scenarios" / "baseline.yaml")
-    monkeypatch.setattr(RateModulation, "upper_bound", lambda self, sector: 0.5)
+    monkeypatch.setattr(RateModulation, "upper_bound", lambda self, sector, place=None: 0.5)
     with pytest.raises(RuntimeError, match="above its thinning bound"):
         simulate(scenario, 0, 1)

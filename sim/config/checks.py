@@ -12,7 +12,16 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from statistics import NormalDist
 
+import numpy as np
+
+from sim.branching import cluster_sizes
 from sim.config.errors import PathKey, suggestion
+from sim.config.excitation import (
+    branching_matrix,
+    burn_in_days,
+    excitation_problems,
+    shock_background,
+)
 from sim.config.geography_checks import geography_problems, sector_lengths
 from sim.config.schema import (
     NHPP,
@@ -237,7 +246,8 @@ def _counted(s: Scenario, signal: IncidentSignal) -> list[NHPP | Hawkes | Poisso
     return [
         p
         for p in s.threats.processes
-        if (not signal.sectors or p.sector in signal.sectors)
+        if p.sector is not None
+        and (not signal.sectors or p.sector in signal.sectors)
         and (not signal.actors or p.actor in signal.actors)
     ]
 
@@ -347,7 +357,6 @@ def _border(s: Scenario) -> Found:
 
 def _threats(s: Scenario) -> Found:
     t = s.threats
-    sectors = [x.name for x in s.border.sectors]
     yield from _duplicates(t.actors, ("threats", "actors"), "actor")
     yield from _duplicates(
         [x.name for x in t.incident_types], ("threats", "incident_types"), "type"
@@ -358,8 +367,6 @@ def _threats(s: Scenario) -> Found:
     yield from _duplicates([p.name for p in t.processes], ("threats", "processes"), "process")
     for proc in t.processes:
         at = ("threats", "processes", proc.name)
-        if proc.sector not in sectors:
-            yield (*at, "sector"), _unknown(proc.sector, sectors, "sector")
         if proc.actor not in t.actors:
             yield (*at, "actor"), _unknown(proc.actor, t.actors, "actor")
         if isinstance(proc, NHPP):
@@ -434,29 +441,30 @@ def expected_incidents(s: Scenario) -> dict[str, float]:
 
     The rate is taken at its largest modulation (the presence factors, country-wide and
     local, at zero personnel; the other factors never exceed 1), its largest step and its
-    seasonal peak throughout, the NHPP trend integrated over the horizon, and a Hawkes
-    background multiplied by the mean cluster size 1 / (1 − n) at the largest branching
-    ratio n.
+    seasonal peak throughout, the NHPP trend integrated over the horizon, every shock at
+    full strength throughout, over the horizon and the burn-in before it, and the background
+    counts spread by the mean cluster sizes (I − B)⁻¹ at the largest branching
+    (``sim.branching``).
     """
     m = s.threats.modulation
     presence = math.prod(
         1.0 + f.effect for f in (m.coalition_iraq, m.coalition_syria, m.local_presence) if f.enabled
     )
-    horizon = s.horizon_days
-    found = {}
-    for p in s.threats.processes:
-        factor = presence if p.modulated else 1.0
+    raised = shock_background(s)
+    background = []
+    for p, burn_in in zip(s.threats.processes, burn_in_days(s), strict=True):
+        horizon = s.horizon_days + burn_in
+        factor = (presence if p.modulated else 1.0) * raised.get(p.name, 1.0)
         if isinstance(p, Poisson):
             count = p.rate_per_day * horizon
         elif isinstance(p, NHPP):
             peak = (1.0 + p.seasonal_amplitude) * _largest_step(p.steps)
             count = p.rate_per_day * peak * _trend_integral(p.trend_per_year, horizon)
         else:
-            n = max((step.value for step in p.branching_steps or []), default=p.branching_ratio)
-            background = p.background_rate_per_day * _largest_step(p.background_steps)
-            count = background * horizon / (1.0 - min(n, 0.999999))
-        found[p.name] = count * factor
-    return found
+            count = p.background_rate_per_day * _largest_step(p.background_steps) * horizon
+        background.append(count * factor)
+    counts = cluster_sizes(branching_matrix(s)) @ np.asarray(background)
+    return {p.name: float(c) for p, c in zip(s.threats.processes, counts, strict=True)}
 
 
 def _workload(s: Scenario) -> Found:
@@ -491,7 +499,8 @@ def _signals(s: Scenario) -> Found:
 def semantic_problems(s: Scenario) -> list[tuple[PathKey, str]]:
     """Every cross-field problem of ``s`` (an empty list when it is consistent)."""
     found: list[tuple[PathKey, str]] = []
-    for check in (_clock, _forces, _border, geography_problems, _threats, _signals):
+    checks = (_clock, _forces, _border, geography_problems, _threats, excitation_problems, _signals)
+    for check in checks:
         found.extend(check(s))
     if not found:  # the estimate assumes the rest is consistent (branching ratios below 1)
         found.extend(_workload(s))

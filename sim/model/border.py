@@ -36,6 +36,7 @@ from simpy.events import ProcessGenerator
 from sim.clock import to_dates
 from sim.config.schema import Scenario, Sector
 from sim.model.durations import sampler
+from sim.model.events import EventIds
 from sim.model.geometry import Geometry
 from sim.model.hooks import Hook
 from sim.model.modulation import RateModulation
@@ -57,7 +58,7 @@ class IncidentSource(Protocol):
     """What the border needs to know of the process an incident comes from."""
 
     name: str
-    sector: int
+    sector: int | None
     actor: str
 
 
@@ -86,9 +87,12 @@ class SectorState:
 
 @dataclass
 class IncidentLog:
-    """Column buffers, one entry per incident (ids are row numbers)."""
+    """Column buffers, one entry per incident (ids from the replication's ``EventIds``)."""
 
+    incident: list[int] = field(default_factory=list)
     process: list[int] = field(default_factory=list)
+    sector: list[int] = field(default_factory=list)
+    displaced: list[bool] = field(default_factory=list)
     day: list[float] = field(default_factory=list)
     type: list[int] = field(default_factory=list)
     severity: list[float] = field(default_factory=list)
@@ -118,8 +122,10 @@ class BorderResponse:
         surveillance: Surveillance,
         geometry: Geometry,
         streams: Streams,
+        ids: EventIds,
     ) -> None:
         self.env = env
+        self.ids = ids
         self.posture = posture
         self.modulation = modulation
         self.surveillance = surveillance
@@ -160,8 +166,6 @@ class BorderResponse:
         processes = scenario.threats.processes
         self.process_index = {p.name: i for i, p in enumerate(processes)}
         self.process_names = tuple(p.name for p in processes)
-        sector_names = [s.name for s in border.sectors]
-        self.process_sector = np.array([sector_names.index(p.sector) for p in processes], np.int64)
         self.process_actor = Labels.of([p.actor for p in processes])
 
     def detection_probability(self, sector: int, day: float) -> float:
@@ -188,8 +192,19 @@ class BorderResponse:
         return self._streams[process]
 
     def emit(self, process: IncidentSource, day: float, parent: int) -> int:
-        """Record an incident of ``process`` at ``day``; return its id."""
-        marks, response, place = self._draws(process.name)
+        """Record an incident of ``process`` at ``day`` in its sector; return its id."""
+        assert process.sector is not None  # processes at places go to the activity log
+        return self._incident(process, day, parent, process.sector, process.name)
+
+    def emit_displaced(self, process: IncidentSource, day: float, sector: int) -> int:
+        """Record an attempt of ``process`` displaced to ``sector`` (marks, response and
+        place from the process's ``displaced`` streams); return its id."""
+        return self._incident(process, day, -1, sector, f"{process.name}/displaced")
+
+    def _incident(
+        self, process: IncidentSource, day: float, parent: int, sector: int, streams: str
+    ) -> int:
+        marks, response, place = self._draws(streams)
         cumulative = self.type_cumulative  # the first type whose cumulative share ≥ u
         kind = min(bisect_left(cumulative, marks.uniform()), len(cumulative) - 1)
         severity = self.severity[kind](marks.uniform())
@@ -198,7 +213,6 @@ class BorderResponse:
             response.uniform(),
             response.uniform(),
         )
-        sector = process.sector
         detected = u_detect < self.detection_probability(sector, day)
         if place is None:
             km = math.nan
@@ -206,13 +220,17 @@ class BorderResponse:
             km = self.placements[sector].km(place.uniform(), place.uniform())
 
         log = self.log
-        incident = len(log.day)
+        row = len(log.day)
+        incident, cluster = self.ids.new(parent)
+        log.incident.append(incident)
         log.process.append(self.process_index[process.name])
+        log.sector.append(sector)
+        log.displaced.append(streams != process.name)
         log.day.append(day)
         log.type.append(kind)
         log.severity.append(severity)
         log.parent.append(parent)
-        log.cluster.append(incident if parent < 0 else log.cluster[parent])
+        log.cluster.append(cluster)
         log.detected.append(detected)
         log.response_start.append(math.nan)
         log.response_end.append(math.nan)
@@ -221,11 +239,11 @@ class BorderResponse:
         self.occurred.announce(day, self.sectors[sector].name, process.actor)
         if detected:
             handling = self.sectors[sector].handling(u_handling)
-            self.env.process(self._respond(incident, sector, handling, u_interdict))
+            self.env.process(self._respond(row, sector, handling, u_interdict))
         return incident
 
     def _respond(
-        self, incident: int, sector: int, handling: float, u_interdict: float
+        self, row: int, sector: int, handling: float, u_interdict: float
     ) -> ProcessGenerator:
         state = self.sectors[sector]
         log, env, changing = self.log, self.env, self.sector_changing.announce
@@ -237,16 +255,16 @@ class BorderResponse:
             changing(sector, now)
             state.waiting -= 1
             state.change_busy(now, +1)
-            wait = now - log.day[incident]
-            log.response_start[incident] = now
+            wait = now - log.day[row]
+            log.response_start[row] = now
             yield env.timeout(handling)
             changing(sector, env.now)
             state.change_busy(env.now, -1)
-        log.response_end[incident] = env.now
+        log.response_end[row] = env.now
         p = self.interdict_p0
         if self.interdict_tau is not None:
             p *= math.exp(-wait / self.interdict_tau)
-        log.outcome[incident] = INTERDICTED if u_interdict < p else MISSED
+        log.outcome[row] = INTERDICTED if u_interdict < p else MISSED
 
     def record(self, results: Results) -> None:
         """The ``incidents`` table, and the KPIs counted from it."""
@@ -256,9 +274,10 @@ class BorderResponse:
         start = np.asarray(log.response_start, float)
         sector_names = tuple(s.name for s in self.sectors)
         incidents: Columns = {
-            "incident": np.arange(len(day)),
+            "incident": np.asarray(log.incident, np.int64),
             "process": Labels(process, self.process_names),
-            "sector": Labels(self.process_sector[process], sector_names),
+            "sector": Labels(np.asarray(log.sector, np.int64), sector_names),
+            "displaced": np.asarray(log.displaced, bool),
             "actor": Labels(self.process_actor.codes[process], self.process_actor.names),
             "type": Labels(np.asarray(log.type, np.int64), self.type_names),
             "day": day,
@@ -324,7 +343,8 @@ def incident_kpis(incidents: Columns) -> dict[str, float]:
         "missed": int(outcome.equals("missed").sum()),
         "undetected": int(outcome.equals("undetected").sum()),
         "interdiction_rate": _mean_or_nan(interdicted),
-        "triggered_fraction": _mean_or_nan(incidents["parent"] >= 0),
+        "triggered_fraction": _mean_or_nan(incidents["parent"] != -1),
+        "displaced": int(incidents["displaced"].sum()),
         "severity_total": float(severity.sum()),
         "severity_unstopped": float(severity[unstopped].sum()),
         "mean_wait_days": _mean_or_nan(waits),

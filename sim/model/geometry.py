@@ -19,7 +19,7 @@ from sim.config.geography_checks import (
     sector_span,
 )
 from sim.config.schema import Scenario
-from sim.geo import Polyline
+from sim.geo import Polyline, distance_km
 
 
 class Geometry:
@@ -48,6 +48,11 @@ class Geometry:
             lat, lon = self.places[place]
             self._distances[place] = np.array([s.distance_km(lat, lon) for s in self.sections])
         return self._distances[place]
+
+    def point_distances(self, site: str, places: list[str]) -> np.ndarray:
+        """Km from ``site`` to each of ``places`` (great circle)."""
+        lat, lon = self.places[site]
+        return np.array([distance_km(lat, lon, *self.places[name]) for name in places])
 
 
 GeometryKey = tuple[object, ...]

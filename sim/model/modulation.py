@@ -65,13 +65,17 @@ def presence_factor(spec: PresenceFactor | None, personnel: float) -> float:
     return rise(SCALAR, spec.effect, personnel, spec.reference_personnel)
 
 
-def presence_kernel(spec: LocalPresence, geometry: Geometry, sites: list[Site]) -> np.ndarray:
-    """K(d_{site,s}) by (site, sector): exp(−d / scale) within the radius, else 0 (and 0 for
-    a site without coordinates)."""
-    kernel = np.zeros((len(sites), len(geometry.lengths)))
+def presence_kernel(
+    spec: LocalPresence, geometry: Geometry, sites: list[Site], places: list[str]
+) -> np.ndarray:
+    """K(d) by (site, sector or place): exp(−d / scale) within the radius, else 0 (and 0 for
+    a site without coordinates); the sectors' columns first, then the places'."""
+    kernel = np.zeros((len(sites), len(geometry.lengths) + len(places)))
     for i, site in enumerate(sites):
         if site.lat is not None:
-            d = geometry.distances(site.name)
+            d = np.concatenate(
+                [geometry.distances(site.name), geometry.point_distances(site.name, places)]
+            )
             kernel[i] = np.where(d <= spec.radius_km, np.exp(-d / spec.scale_km), 0.0)
     return kernel
 
@@ -118,13 +122,16 @@ class RateModulation:
         geometry: Geometry,
         start: dt.date,
         posture: Posture,
+        places: list[str],
     ) -> None:
         self.posture = posture
+        self.sectors = len(sectors)
+        self.places = {name: len(sectors) + i for i, name in enumerate(places)}
         self.iraq = spec.coalition_iraq if spec.coalition_iraq.enabled else None
         self.syria = spec.coalition_syria if spec.coalition_syria.enabled else None
         self.local = spec.local_presence if spec.local_presence.enabled else None
         if self.local is not None:
-            self.kernel = presence_kernel(self.local, geometry, sites)
+            self.kernel = presence_kernel(self.local, geometry, sites, places)
             weights = self.local.role_weights
             self.role_weights = np.array([weights.get(role, 1.0) for role in posture.roles])
         cap = spec.iraqi_capacity
@@ -133,7 +140,8 @@ class RateModulation:
             self.cap_t0 = to_day(cap.plan_start, start)
             self.cap_t1 = to_day(cap.plan_end, start)
         self._levels(spec, sectors, geometry.lengths, start)
-        self.sector_steps = self._sector_steps(spec)
+        self.sector_steps = self._sector_steps(spec, fortified=True)
+        self.undeterred_steps = self._sector_steps(spec, fortified=False)
         self.live = Presence(*self._presence_now())
         self._change_days: list[float] = [-math.inf]  # the initial posture holds before all
         self._logged: list[tuple[float, float]] = [(self.live.iraq, self.live.syria)]
@@ -164,10 +172,12 @@ class RateModulation:
             for sector, length, f in zip(sectors, lengths, km, strict=True)
         ]
 
-    def _sector_steps(self, spec: Modulation) -> list[StepFunction]:
-        """Fortification × coordination, one step function per sector."""
+    def _sector_steps(self, spec: Modulation, fortified: bool) -> list[StepFunction]:
+        """Fortification × coordination, one step function per sector (coordination alone
+        without the fortification: the rate of attempts before it deters them)."""
         coordination = spec.coordination.effect if spec.coordination.enabled else 0.0
-        fortification = spec.fortification.effect if spec.fortification.enabled else 0.0
+        enabled = fortified and spec.fortification.enabled
+        fortification = spec.fortification.effect if enabled else 0.0
         return [
             StepFunction.from_points(
                 self.breaks,
@@ -213,23 +223,41 @@ class RateModulation:
             day <= self.cap_t0, cap.start_level, m.where(day >= self.cap_t1, cap.end_level, inside)
         )
 
-    def factor(self, m: Ops, sector: int, presence: Presence, day: Values) -> Values:
-        """M_s(day) given the presence factors then."""
-        f = m.step(self.sector_steps[sector], day) * presence.iraq * presence.syria
+    def factor(
+        self, m: Ops, sector: int, presence: Presence, day: Values, deterred: bool = True
+    ) -> Values:
+        """M_s(day) given the presence factors then (without the fortification's deterrence
+        when ``deterred`` is false)."""
+        steps = self.sector_steps if deterred else self.undeterred_steps
+        f = m.step(steps[sector], day) * presence.iraq * presence.syria
         if presence.local is not None:
             f = f * presence.local[sector]
         if self.capacity is not None:
             f = f * (1.0 - self.capacity.effect * self.capacity_level(m, day))
         return f
 
-    def live_factor(self, sector: int) -> Callable[[float], float]:
-        """M_s(day) with the live presence: what thinning reads at every candidate incident."""
-        return partial(self.factor, SCALAR, sector, self.live)
+    def place_factor(self, m: Ops, place: str, presence: Presence, day: Values) -> Values:
+        """M at a place (Syrian-side activity): the coalition in Syria and the presence felt
+        there; the sector factors (capacity, fortification, coordination) do not apply."""
+        f = presence.syria
+        if presence.local is not None:
+            f = f * presence.local[self.places[place]]
+        return f
 
-    def upper_bound(self, sector: int) -> float:
-        """A bound of M_s(t) over the horizon, whatever the forces do: the presence factors
+    def live_factor(
+        self, sector: int | None, place: str | None = None, deterred: bool = True
+    ) -> Callable[[float], float]:
+        """M(day) with the live presence: what thinning reads at every candidate event."""
+        if sector is None:
+            return partial(self.place_factor, SCALAR, place, self.live)
+        return partial(self.factor, SCALAR, sector, self.live, deterred=deterred)
+
+    def upper_bound(self, sector: int | None, place: str | None = None) -> float:
+        """A bound of M(t) over the horizon, whatever the forces do: the presence factors
         with no coalition at all (the other factors never exceed 1; see the module docstring)."""
-        bound = presence_factor(self.iraq, 0) * presence_factor(self.syria, 0)
+        bound = presence_factor(self.syria, 0)
+        if sector is not None:
+            bound = bound * presence_factor(self.iraq, 0)
         if self.local is not None:
             bound = bound * (1.0 + self.local.effect)
         return bound

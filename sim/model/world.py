@@ -11,6 +11,9 @@ processes, runs ``env.run(until=horizon)`` and collects what each part records:
     Surveillance      -                     -                         -
     RateModulation    -                     -                         -
     BorderResponse    (one per response)    sector_changing, occurred incidents
+    ActivityLog       -                     -                         activity
+    ShockState        -                     -                         -
+    Displacement      -                     -                         -
     ThreatProcesses   one per process       -                         -
     ForcesRecorder    -                     -                         forces, posture
     SectorRecorder    -                     -                         daily
@@ -31,16 +34,20 @@ from typing import TYPE_CHECKING
 import simpy
 
 from sim.config.schema import Forces, Scenario
+from sim.model.activity import ActivityLog
 from sim.model.border import BorderResponse
+from sim.model.displacement import Displacement
 from sim.model.drawdown import Drawdown
+from sim.model.events import EventIds
 from sim.model.geometry import geometry_of
 from sim.model.lift import Lift, OrderBook
 from sim.model.modulation import RateModulation
 from sim.model.posture import Posture
-from sim.model.processes import ThreatProcesses
+from sim.model.processes import ThreatProcesses, ThreatSetting
 from sim.model.recorder import ForcesRecorder, RecordTimes, SectorRecorder
 from sim.model.results import Recording, Results
-from sim.model.signals import Signals
+from sim.model.shocks import ShockState
+from sim.model.signals import Signals, StepFunction
 from sim.model.surveillance import Surveillance
 from sim.streams import Streams
 from sim.tables import Columns, to_frames
@@ -81,6 +88,7 @@ class World:
             self.lift,
             self.drawdown,
             self.border,
+            self.activity,
             self.sector_recorder,
         )
         self._connect()
@@ -106,15 +114,19 @@ class World:
         )
 
     def _build_threats(self, streams: Streams) -> None:
-        scenario, env = self.scenario, self.env
+        scenario, env, threats = self.scenario, self.env, self.scenario.threats
+        start, horizon = scenario.clock.start_date, scenario.horizon_days
+        places = sorted({p.place for p in threats.processes if p.place is not None})
         self.modulation = RateModulation(
-            spec=scenario.threats.modulation,
+            spec=threats.modulation,
             sectors=scenario.border.sectors,
             sites=scenario.forces.sites,
             geometry=self.geometry,
-            start=scenario.clock.start_date,
+            start=start,
             posture=self.posture,
+            places=places,
         )
+        ids = EventIds()
         self.border = BorderResponse(
             scenario=scenario,
             env=env,
@@ -123,13 +135,37 @@ class World:
             surveillance=self.surveillance,
             geometry=self.geometry,
             streams=streams,
+            ids=ids,
+        )
+        self.activity = ActivityLog(
+            processes=[p.name for p in threats.processes],
+            places={name: self.geometry.places[name] for name in places},
+            ids=ids,
+            start=start,
+        )
+        levels = {
+            name: StepFunction(steps, start)
+            for name, steps in threats.modulation.coordination.levels.items()
+        }
+        self.shocks = [
+            ShockState(spec=spec, start=start, levels=levels, posture=self.posture)
+            for spec in threats.shocks
+        ]
+        displacement = None
+        if threats.displacement.enabled and threats.displacement.share > 0:
+            displacement = Displacement(
+                spec=threats.displacement,
+                sectors=len(scenario.border.sectors),
+                env=env,
+                border=self.border,
+                streams=streams,
+                horizon=horizon,
+            )
+        setting = ThreatSetting(
+            self.modulation, self.border, self.activity, displacement, horizon, start, streams
         )
         self.threats = ThreatProcesses(
-            scenario=scenario,
-            env=env,
-            modulation=self.modulation,
-            sink=self.border,
-            streams=streams,
+            scenario=scenario, env=env, setting=setting, shocks=self.shocks
         )
 
     def _build_drawdown(self, forces: Forces) -> None:
@@ -152,6 +188,9 @@ class World:
     def _connect(self) -> None:
         self.lift.forces_changed.connect(self.forces_recorder.forces_changed)
         self.lift.forces_changed.connect(self.modulation.forces_changed)
+        for shock in self.shocks:
+            if shock.live:  # a shock on coalition presence watches the forces
+                self.lift.forces_changed.connect(shock.forces_changed)
         self.lift.delivered.connect(self.drawdown.delivered)
         self.book.dropped.connect(self.drawdown.settled)
         if self.surveillance.moves:  # only phases that move ISR assets matter to it

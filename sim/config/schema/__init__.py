@@ -13,10 +13,14 @@ from sim.config.schema.scenario import (
 )
 from sim.config.schema.threats import (
     NHPP,
+    Displacement,
+    Excitation,
     Hawkes,
     IncidentType,
+    Kernel,
     Modulation,
     Poisson,
+    Shock,
     Threats,
 )
 
@@ -25,6 +29,8 @@ __all__ = [
     "Border",
     "Clock",
     "Detection",
+    "Displacement",
+    "Excitation",
     "Exponential",
     "Fixed",
     "Forces",
@@ -32,6 +38,7 @@ __all__ = [
     "IncidentSignal",
     "IncidentType",
     "Interdiction",
+    "Kernel",
     "LiftAsset",
     "LogNormal",
     "Metadata",
@@ -45,6 +52,7 @@ __all__ = [
     "Scenario",
     "ScheduledSignal",
     "Sector",
+    "Shock",
     "Site",
     "Step",
     "Threats",
