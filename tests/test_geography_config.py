@@ -132,11 +132,11 @@ def test_without_a_geography_each_geographic_option_says_it_needs_one():
 def test_relative_thresholds_are_checked_like_absolute_ones():
     rule = "forces.repositioning.emergency_return"
     base = ROOT / "scenarios" / "repositioning.yaml"
-    assert problems(base=base) == []  # the shipped rule is relative: 3 and 1 times expected
+    assert problems(base=base) == []  # the shipped rule is relative: 3.5 and 1 times expected
     both = problems((f"{rule}.hold_above", 16.0), base=base)
     assert any("not both" in p for p in both), both
-    flapping = problems((f"{rule}.release_below_expected", 3.0), base=base)
-    assert any("must be below hold_above_expected (3)" in p for p in flapping), flapping
+    flapping = problems((f"{rule}.release_below_expected", 3.5), base=base)
+    assert any("must be below hold_above_expected (3.5)" in p for p in flapping), flapping
     half = problems((f"{rule}.release_below_expected", None), base=base)
     assert any("release_below_expected: required with hold_above_expected" in p for p in half)
 

@@ -136,7 +136,8 @@ def _check_promise(line: str, clone: Path, stdout: str, new: set[Path]) -> None:
         loaded = sim.load_results(run)
         assert loaded.manifest.status == "complete" and not loaded.problems()
         assert sorted(loaded.tables) == [
-            "daily", "forces", "incidents", "kpis", "movements", "phases", "policy", "posture",
+            "activity", "daily", "forces", "incidents", "kpis", "movements", "phases", "policy",
+            "posture",
         ]  # fmt: skip
         for figure in ("personnel.png", "incidents.png"):
             assert (run / figure).stat().st_size > 10_000, (line, figure)
