@@ -33,6 +33,7 @@ class Geometry:
         self.sections: list[Polyline] = []
         self.places: dict[str, tuple[float, float]] = {}
         self._distances: dict[str, np.ndarray] = {}
+        self._points: dict[tuple[str, str], float] = {}
         if self.line is None:
             return
         end = self.line.length_km
@@ -50,9 +51,12 @@ class Geometry:
         return self._distances[place]
 
     def point_distances(self, site: str, places: list[str]) -> np.ndarray:
-        """Km from ``site`` to each of ``places`` (great circle)."""
+        """Km from ``site`` to each of ``places`` (great circle), computed once per pair."""
         lat, lon = self.places[site]
-        return np.array([distance_km(lat, lon, *self.places[name]) for name in places])
+        for name in places:
+            if (site, name) not in self._points:
+                self._points[site, name] = distance_km(lat, lon, *self.places[name])
+        return np.array([self._points[site, name] for name in places])
 
 
 GeometryKey = tuple[object, ...]
