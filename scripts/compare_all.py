@@ -19,6 +19,7 @@ import pandas as pd
 
 import sim
 from sim.analysis.comparison import compare
+from sim.tables import PER_SECTOR
 
 ROOT = Path(__file__).resolve().parents[1]
 HEADLINE = [
@@ -74,12 +75,53 @@ READING = [
     "too. What it changes is detection: the Erbil ISR orbits are halved earlier.",
     "- `public_timeline` and `coalition_leaves_syria` raise incidents because they remove "
     "al-Tanf and north-east Syria, the sites nearest the border.",
-    "- `repositioning` fires only in an emergency (three times the expected 30-day count), "
+    "- `repositioning` fires only in an emergency (3.5 times the expected 30-day count), "
     "rarely in the baseline, so its differences are near zero; read "
     "`resurgence_repositioning` against `isis_resurgence`: the gap between their rows is what "
     "the rule buys when it fires.",
+    "- Across the border (docs/model.md §4.4–4.7): Syrian-side activity at Deir ez-Zor, Albu "
+    "Kamal and al-Hol excites the sectors facing it, and feels the coalition presence near it, "
+    "so scenarios that empty al-Tanf or north-east Syria (`syria_drawdown_2025`, "
+    "`coalition_leaves_syria`, `public_timeline`) also raise the sectors facing those places. "
+    "A quarter of the attempts the wall deters come back next door a week later, so a sector "
+    "whose neighbour changes moves a little too (`isis_resurgence` raises sinjar through "
+    "jazira).",
+    "- `camp_breakout` raises rabia and sinjar, the sectors opposite al-Hol and the Hasakah "
+    "prisons; jazira rises slightly through displacement from sinjar; al_qaim and al_walid "
+    "are identical to the baseline in every replication: nothing couples them to the shocked "
+    "processes, and their random numbers are common.",
+    "- `syria_worst_case` combines the Syria-side scenarios; it leaves ISIS's own strength as "
+    "in the baseline, so the resurgence and the 2014-style surge, which raise it, add more "
+    "under their notional multipliers.",
     "",
 ]
+
+
+def by_sector(table: pd.DataFrame) -> list[str]:
+    """Where the differences fall: incidents per 100 km of border per year, by sector."""
+    rows = table[table["kpi"].str.startswith(PER_SECTOR)].copy()
+    if rows.empty:
+        return []
+    rows["cell"] = rows.apply(
+        lambda r: f"{r['difference']:+.3g} [{r['diff_ci_low']:+.3g}, {r['diff_ci_high']:+.3g}]",
+        axis=1,
+    )
+    wide = rows.pivot(index="scenario", columns="kpi", values="cell")
+    wide = wide[list(dict.fromkeys(rows["kpi"]))]  # the sectors north to south, as recorded
+    sectors = [kpi.removeprefix(PER_SECTOR) for kpi in wide.columns]
+    reference = rows.drop_duplicates("kpi").set_index("kpi")["reference_mean"]
+    lines = [
+        "## By sector",
+        "",
+        "Incidents per 100 km of border per year; baseline means: "
+        + ", ".join(f"{s} {reference[PER_SECTOR + s]:.3g}" for s in sectors)
+        + ".",
+        "",
+        "| scenario | " + " | ".join(sectors) + " |",
+        "|---|" + "---|" * len(sectors),
+    ]
+    lines += [f"| {name} | " + " | ".join(row) + " |" for name, row in wide.iterrows()]
+    return [*lines, ""]
 
 
 def markdown(table: pd.DataFrame, args, scenarios: list[Path], out: Path) -> str:
@@ -122,6 +164,7 @@ def markdown(table: pd.DataFrame, args, scenarios: list[Path], out: Path) -> str
         "`repositioning_triggers`. The full table of every KPI is "
         "`results/compare_all/<run time>/comparison/comparison.csv` after the run.",
         "",
+        *by_sector(table),
         *READING,
         "## Figures",
         "",

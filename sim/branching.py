@@ -15,8 +15,10 @@ start) both read these, so each formula is written once, here.
 from __future__ import annotations
 
 import numpy as np
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import connected_components
 
-MAX_CYCLES = 10_000  # simple cycles visited when naming the strongest one
+MAX_STEPS = 200_000  # path extensions tried when naming the strongest cycle
 
 
 def spectral_radius(branching: np.ndarray) -> float:
@@ -39,30 +41,36 @@ def cluster_sizes(branching: np.ndarray) -> np.ndarray:
 
 
 def strongest_cycle(branching: np.ndarray) -> tuple[list[int], float]:
-    """The simple cycle i → j → … → i with the largest geometric mean branching ratio (the
-    one that drives ρ(B) up most), and that mean; ([], 0) without any cycle.
+    """A simple cycle i → j → … → i with the largest geometric mean branching ratio, and
+    that mean; ([], 0) without any cycle.
 
-    Cycles are enumerated depth first from their smallest node, at most ``MAX_CYCLES`` of
-    them: scenarios have a handful of processes."""
-    size = len(branching)
+    Cycles lie within strongly connected components, so the search keeps to the component
+    with the largest spectral radius (the one that makes ρ(B) too large) and stops after
+    ``MAX_STEPS`` extensions of a path, so a dense hostile matrix cannot make it run for long:
+    it then names the best cycle found so far."""
+    count, labels = connected_components(
+        csr_matrix(branching > 0.0), directed=True, connection="strong"
+    )
+    groups = [np.flatnonzero(labels == c) for c in range(count)]
+    members = max(groups, key=lambda g: spectral_radius(branching[np.ix_(g, g)]))
     best: tuple[list[int], float] = ([], 0.0)
-    visited = 0
+    steps = 0
 
     def extend(path: list[int], product: float) -> None:
-        nonlocal best, visited
+        nonlocal best, steps
         here = path[-1]
-        for nxt in range(path[0], size):
+        for nxt in members:
             weight = branching[nxt, here]  # an event at `here` triggers events at `nxt`
-            if weight <= 0.0 or visited >= MAX_CYCLES:
+            steps += 1
+            if nxt < path[0] or weight <= 0.0 or steps > MAX_STEPS:
                 continue
             if nxt == path[0]:
-                visited += 1
                 mean = (product * weight) ** (1.0 / len(path))
                 if mean > best[1]:
                     best = (list(path), mean)
             elif nxt not in path:
-                extend([*path, nxt], product * weight)
+                extend([*path, int(nxt)], product * weight)
 
-    for start in range(size):
-        extend([start], 1.0)
+    for start in members:
+        extend([int(start)], 1.0)
     return best

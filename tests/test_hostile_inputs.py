@@ -148,6 +148,25 @@ def _process(name: str, fields: str) -> str:
     return f"threats:\n  processes:\n    - {{name: {name}, {fields}}}\n"
 
 
+def _links(links: list[tuple[str, str, float]]) -> str:
+    return "threats:\n  excitation:\n" + "".join(
+        f"    - {{source: {a}, target: {b}, branching_ratio: {n}, decay_per_day: 0.1}}\n"
+        for a, b, n in links
+    )
+
+
+def _dense(count: int) -> str:
+    """``count`` Hawkes processes each exciting every other: a 60 × 60 matrix whose cycles
+    are too many to list, so naming the strongest must stop by a budget."""
+    processes = "".join(
+        f"    - {{name: h{i}, sector: rabia, actor: isis, kind: hawkes, "
+        "background_rate_per_day: 0.01, branching_ratio: 0.4, decay_per_day: 0.1}\n"
+        for i in range(count)
+    )
+    links = _links([(f"h{i}", f"h{j}", 0.05) for i in range(count) for j in range(count) if i != j])
+    return "threats:\n  processes:\n" + processes + links.removeprefix("threats:\n")
+
+
 def _severity(kind: str, spec: str) -> str:
     return f"threats:\n  incident_types:\n    - name: {kind}\n      severity: {spec}\n"
 
@@ -631,6 +650,38 @@ CASES = [
         "bad.yaml:",
         "threats.processes",
         "'al_qaim_isis' gives 1.34e+09",  # 10 × (1095 + 7305 burn-in days) / (1 − 0.9999) × 1.6
+    ),
+    # -- cross-border dynamics: an explosive graph, stacked shocks, a dense matrix ---------------
+    Case(
+        "excitation_cycle_explodes",
+        _scenario(_links([("sinjar_isis", "rabia_isis", 0.9), ("rabia_isis", "sinjar_isis", 0.9)])),
+        ("run", "bad.yaml", *RUN),
+        "bad.yaml:",
+        "threats.excitation",
+        "strongest cycle is sinjar_isis → rabia_isis → sinjar_isis",
+    ),
+    Case(
+        "shocks_stack_past_the_limit",
+        _scenario(
+            "threats:\n  shocks:\n"
+            + "".join(
+                f"    - {{name: s{i}, trigger: {{kind: date, date: 2026-01-01}}, "
+                "processes: [al_qaim_isis], background_multiplier: 100, duration_days: 10}\n"
+                for i in range(5)
+            )
+        ),
+        V,
+        "bad.yaml:",
+        "threats.shocks.s4.background_multiplier",
+        "multiply it by 1e+10 at once; at most 1000",
+    ),
+    Case(
+        "dense_excitation_matrix",
+        _scenario(_dense(60)),
+        V,
+        "bad.yaml:",
+        "threats.excitation",
+        "the branching matrix is explosive: spectral radius 3.35",
     ),
 ]
 

@@ -23,6 +23,7 @@ Found = Iterator[tuple[PathKey, str]]
 SHARE_TOLERANCE = 1e-6
 BURN_IN_FORGETTING = 20.0  # a burn-in leaves e^−20 of an empty start's deficit
 MAX_BURN_IN_DAYS = 7_305.0  # 20 years: only a process next to critical needs more
+MAX_STACKED = 1_000.0  # the largest product of the shocks' multipliers on one process
 
 
 def kernel_terms(kernel: Kernel) -> list[tuple[float, float]]:
@@ -149,8 +150,9 @@ def _links(s: Scenario) -> Found:
         if target is None:
             yield (*at, "target"), _unknown(link.target, names, "process")
         elif not isinstance(target, Hawkes):
-            yield (*at, "target"), f"'{link.target}' is {target.kind}: only a hawkes process "
-            "can be excited"
+            yield (*at, "target"), (
+                f"'{link.target}' is {target.kind}: only a hawkes process can be excited"
+            )
         if link.source == link.target:
             yield (*at, "target"), "a process excites itself through its own branching_ratio"
         elif (times := seen[(link.source, link.target)]) > 1:
@@ -206,6 +208,21 @@ def _shocks(s: Scenario) -> Found:
             )
 
 
+def _stacked(s: Scenario) -> Found:
+    """Shocks on one process multiply: together at most ``MAX_STACKED`` each way."""
+    for key, stacked in (
+        ("background_multiplier", shock_background(s)),
+        ("branching_multiplier", shock_branching(s)),
+    ):
+        for name, product in stacked.items():
+            if product > MAX_STACKED:
+                shocks = [x.name for x in s.threats.shocks if name in x.processes]
+                yield ("threats", "shocks", shocks[-1], key), (
+                    f"the shocks on '{name}' ({', '.join(shocks)}) multiply it by "
+                    f"{product:.3g} at once; at most {MAX_STACKED:g}"
+                )
+
+
 def _sites_of_processes(s: Scenario) -> Found:
     """Each process at exactly one sector or place, both known."""
     sectors = [x.name for x in s.border.sectors]
@@ -227,7 +244,7 @@ def _sites_of_processes(s: Scenario) -> Found:
 
 def excitation_problems(s: Scenario) -> Found:
     """Every problem of processes' places and kernels, links, shocks, and stability."""
-    found = [*_sites_of_processes(s), *_links(s), *_shocks(s)]
+    found = [*_sites_of_processes(s), *_links(s), *_shocks(s), *_stacked(s)]
     yield from found
     if not found:  # the matrix needs known names and valid kernels
         yield from _stability(s)
