@@ -371,3 +371,12 @@ def test_run_figures_need_neither_pyplot_nor_pandas(triggered, tmp_path):
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_every_scenario_of_compare_all_gets_its_own_colour():
+    from types import SimpleNamespace
+
+    runs = [SimpleNamespace(name=f"s{i}") for i in range(20)]
+    colors = comparison.scenario_colors(runs)
+    assert len(set(colors.values())) == 20
+    assert len(set(comparison.scenario_colors(runs[:10]).values())) == 10

@@ -29,9 +29,12 @@ from sim.experiment.store import atomic_write_bytes
 
 
 def scenario_colors(runs: list[RunResults]) -> dict[str, str]:
-    """One stable colour per scenario, in the order the runs are given."""
-    palette = plt.get_cmap("tab10").colors
-    return {run.name: matplotlib.colors.to_hex(palette[i % 10]) for i, run in enumerate(runs)}
+    """One stable colour per scenario, in the order the runs are given: ten of tab10, or up
+    to twenty distinct ones of tab20 for more runs (colours repeat only past twenty)."""
+    palette = plt.get_cmap("tab10" if len(runs) <= 10 else "tab20").colors
+    return {
+        run.name: matplotlib.colors.to_hex(palette[i % len(palette)]) for i, run in enumerate(runs)
+    }
 
 
 def _label(run: RunResults) -> str:
