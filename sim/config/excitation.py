@@ -150,8 +150,9 @@ def _links(s: Scenario) -> Found:
         if target is None:
             yield (*at, "target"), _unknown(link.target, names, "process")
         elif not isinstance(target, Hawkes):
-            yield (*at, "target"), (
-                f"'{link.target}' is {target.kind}: only a hawkes process can be excited"
+            yield (
+                (*at, "target"),
+                (f"'{link.target}' is {target.kind}: only a hawkes process can be excited"),
             )
         if link.source == link.target:
             yield (*at, "target"), "a process excites itself through its own branching_ratio"
@@ -217,9 +218,12 @@ def _stacked(s: Scenario) -> Found:
         for name, product in stacked.items():
             if product > MAX_STACKED:
                 shocks = [x.name for x in s.threats.shocks if name in x.processes]
-                yield ("threats", "shocks", shocks[-1], key), (
-                    f"the shocks on '{name}' ({', '.join(shocks)}) multiply it by "
-                    f"{product:.3g} at once; at most {MAX_STACKED:g}"
+                yield (
+                    ("threats", "shocks", shocks[-1], key),
+                    (
+                        f"the shocks on '{name}' ({', '.join(shocks)}) multiply it by "
+                        f"{product:.3g} at once; at most {MAX_STACKED:g}"
+                    ),
                 )
 
 
