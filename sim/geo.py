@@ -113,3 +113,37 @@ class Polyline:
         across = np.abs(np.arcsin(np.clip(off, -1.0, 1.0)))
         best = min(nearest_vertex, across[within].min(initial=np.inf))
         return float(EARTH_RADIUS_KM * best)
+
+    def locate(self, lat: np.ndarray, lon: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """For each place: km along the line of its nearest point, its distance to the line
+        in km, and its side (+1 left, −1 right, walking the line from its first point; the
+        Syrian side of the Iraq–Syria border, drawn north to south, is the right)."""
+        p = unit_vectors(np.asarray(lat, float), np.asarray(lon, float)).reshape(-1, 3)
+        v, cumulative = self.vectors, self.cumulative_km
+        a, b = v[:-1], v[1:]
+        normal = np.cross(a, b)
+        norm = np.linalg.norm(normal, axis=-1)
+        n = normal / np.where(norm > 0, norm, 1.0)[:, None]
+        off = p @ n.T  # (place, segment): the sine of the angle off each great circle
+        foot = p[:, None, :] - off[..., None] * n[None, :, :]
+        within = (
+            (np.sum(np.cross(a[None], foot) * n[None], axis=-1) >= 0)
+            & (np.sum(np.cross(foot, b[None]) * n[None], axis=-1) >= 0)
+            & (norm > 0)[None, :]
+        )
+        across = np.where(within, np.abs(np.arcsin(np.clip(off, -1.0, 1.0))), np.inf)
+        to_vertex = _angle(p[:, None, :], v[None, :, :])
+        segment, vertex = across.argmin(axis=1), to_vertex.argmin(axis=1)
+        rows = np.arange(len(p))
+        on_segment = across[rows, segment] <= to_vertex[rows, vertex]
+        unit_foot = foot[rows, segment] / np.maximum(
+            np.linalg.norm(foot[rows, segment], axis=-1, keepdims=True), 1e-300
+        )
+        along_segment = cumulative[segment] + EARTH_RADIUS_KM * _angle(a[segment], unit_foot)
+        along = np.where(on_segment, along_segment, cumulative[vertex])
+        distance = EARTH_RADIUS_KM * np.where(
+            on_segment, across[rows, segment], to_vertex[rows, vertex]
+        )
+        nearby = np.minimum(vertex, len(a) - 1)  # a vertex's side: that of its next segment
+        side = np.sign(np.where(on_segment, off[rows, segment], off[rows, nearby]))
+        return along, distance, np.where(side == 0, 1.0, side)
