@@ -127,7 +127,10 @@ def select(
         keep(events["single_day"].to_numpy(), "dated to more than one day")
     events = events.assign(actor=_actor_of(events["actors"], filters.actors))
     keep(events["actor"].to_numpy() != "", "no actor pattern matched")
-    events = _place(events, filters, scenario, keep)
+    events = _located(events, filters, scenario)
+    near = (events["distance"] <= filters.max_border_km) | (events["placed"] != "")
+    keep(near.to_numpy(), "too far from the border")
+    events = _assigned(events, scenario)
     if filters.types:
         events = events.assign(type=_type_of(events["event_type"], filters.types))
     else:
@@ -145,8 +148,9 @@ def select(
     return Selection(events.sort_values("day", ignore_index=True), first, horizon, dropped)
 
 
-def _place(events: pd.DataFrame, filters: Filters, scenario: Scenario, keep) -> pd.DataFrame:
-    """Sector (by the nearest point of the line) or place process of every event."""
+def _located(events: pd.DataFrame, filters: Filters, scenario: Scenario) -> pd.DataFrame:
+    """Km along the line, distance and side of every event, and its process at a place
+    (empty when it has none)."""
     line = border_line(scenario)
     if line is None:
         raise ScenarioError(
@@ -154,9 +158,11 @@ def _place(events: pd.DataFrame, filters: Filters, scenario: Scenario, keep) -> 
         )
     along, distance, side = line.locate(events["latitude"], events["longitude"])
     events = events.assign(along=along, distance=distance, side=side)
-    placed = _place_processes(events, filters, scenario)
-    keep((distance <= filters.max_border_km) | (placed != ""), "too far from the border")
-    placed = placed[(distance <= filters.max_border_km) | (placed != "")]
+    return events.assign(placed=_place_processes(events, filters, scenario))
+
+
+def _assigned(events: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
+    """The sector (by the nearest point of the line) and the process of every event."""
     spans = geometry_of(scenario).spans
     names = [s.name for s in scenario.border.sectors]
     ends = np.array([end for _, end in spans[:-1]])
@@ -165,6 +171,7 @@ def _place(events: pd.DataFrame, filters: Filters, scenario: Scenario, keep) -> 
     by_sector = [
         processes.get((s, a), f"{s}_{a}") for s, a in zip(sector, events["actor"], strict=True)
     ]
+    placed = events["placed"].to_numpy()
     return events.assign(
         sector=np.where(placed != "", "", sector),
         process=np.where(placed != "", placed, by_sector),
