@@ -676,12 +676,35 @@ CASES = [
         "multiply it by 1e+10 at once; at most 1000",
     ),
     Case(
+        "shock_names_a_process_twice",
+        _scenario(
+            "threats:\n  shocks:\n    - {name: s, trigger: {kind: date, date: 2026-01-01}, "
+            "processes: [al_qaim_isis, al_qaim_isis], background_multiplier: 3, "
+            "duration_days: 10}\n"
+        ),
+        V,
+        "bad.yaml:",
+        "threats.shocks.s.processes",
+        "'al_qaim_isis' is listed 2 times",
+    ),
+    Case(
+        "shock_trigger_key_read_as_true",
+        _scenario(
+            "threats:\n  shocks:\n    - {name: s, trigger: {on: date, date: 2026-01-01}, "
+            "processes: [al_qaim_isis], duration_days: 10}\n"
+        ),
+        V,
+        "bad.yaml:",
+        "threats.shocks.s.trigger",
+        "quote such a key",
+    ),
+    Case(
         "dense_excitation_matrix",
         _scenario(_dense(60)),
         V,
         "bad.yaml:",
         "threats.excitation",
-        "the branching matrix is explosive: spectral radius 3.35",
+        "spectral radius 3.35",
     ),
 ]
 

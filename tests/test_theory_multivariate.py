@@ -110,8 +110,12 @@ def test_an_unstable_matrix_is_refused_naming_its_strongest_cycle():
     assert "a → b → c → a" in message
 
 
-def test_a_shocks_expected_added_count_has_its_closed_form():
-    shocked = load_scenario(VALIDATION / "shock.yaml")
+@pytest.mark.parametrize("date", ["2027-01-01", "2025-01-01"], ids=["mid_run", "at_the_start"])
+def test_a_shocks_expected_added_count_has_its_closed_form(date):
+    # at the start too: a shock is an event of the run, left out of the burn-in's steady state
+    shocked = load_scenario(
+        VALIDATION / "shock.yaml", [f"threats.shocks.breakout.trigger.date={date}"]
+    )
     calm = load_scenario(VALIDATION / "shock.yaml", ["threats.shocks=[]"])
     shock, process = shocked.threats.shocks[0], shocked.threats.processes[0]
     theory = (
@@ -237,3 +241,30 @@ def test_switching_displacement_on_moves_no_other_incident():
     pd.testing.assert_frame_equal(
         mine.reset_index(drop=True), off[mine.columns].reset_index(drop=True)
     )
+
+
+def test_a_fast_strong_link_does_not_flood_its_target_with_candidates():
+    """A rare source (one event in three years) with a link of n 20 and β 1000 into a target
+    with no background: the target's headroom is capped by its background bound (0), so it
+    waits for interrupts instead of thinning 40,000 candidates a day."""
+    from sim.model.world import World
+
+    raw = RawScenario.from_file(VALIDATION / "multivariate.yaml")
+    raw.override_text("threats.processes.1.background_rate_per_day=0")
+    raw.override_text(
+        "threats.excitation=[{source: a, target: b, branching_ratio: 20, decay_per_day: 1000}]"
+    )
+    raw.override_text("threats.processes.0.background_rate_per_day=0.001")
+    world = World(raw.validate(), 0, 1)
+    world.run()
+    queued = next(world.env._eid)  # events SimPy scheduled in the run
+    assert queued < 20_000, queued
+
+
+def test_the_attribution_survives_a_term_that_has_faded_to_nothing():
+    from sim.model.excitation import ExcitationTerm
+
+    term = ExcitationTerm(2.0)
+    term.add(0.0, 0.5, 7)
+    assert term.at(360.0) < 1e-300
+    assert term.parent(360.0, 0.0) == 7  # exp(2 × 360) would overflow math.exp

@@ -33,6 +33,15 @@ def kernel_terms(kernel: Kernel) -> list[tuple[float, float]]:
     return [(1.0, kernel.decay_per_day or 1.0)]
 
 
+def branching_at_start(process: Hawkes, start) -> float:
+    """The process's self-branching ratio at the start date (its steps' value then)."""
+    steps = process.branching_steps
+    if not steps:
+        return process.branching_ratio
+    held = [step.value for step in steps if step.date <= start]
+    return held[-1] if held else steps[0].value
+
+
 def largest_branching(process: Hawkes) -> float:
     """The process's self-branching ratio at its largest over the run."""
     steps = [step.value for step in process.branching_steps or []]
@@ -59,15 +68,18 @@ def shock_background(s: Scenario) -> dict[str, float]:
     return found
 
 
-def branching_matrix(s: Scenario) -> np.ndarray:
-    """B[target, source] at its largest over the run (steps and shocks at their peak)."""
+def branching_matrix(s: Scenario, peak: bool = True) -> np.ndarray:
+    """B[target, source] at its largest over the run (steps and shocks at their peak), or
+    with ``peak`` false as it is at the start (steps at the start date, no shock): what the
+    burn-in simulates."""
     names = [p.name for p in s.threats.processes]
     index = {name: i for i, name in enumerate(names)}
-    raised = shock_branching(s)
+    raised = shock_branching(s) if peak else {}
     matrix = np.zeros((len(names), len(names)))
     for i, p in enumerate(s.threats.processes):
         if isinstance(p, Hawkes):
-            matrix[i, i] = largest_branching(p) * raised.get(p.name, 1.0)
+            n = largest_branching(p) if peak else branching_at_start(p, s.clock.start_date)
+            matrix[i, i] = n * raised.get(p.name, 1.0)
     for link in s.threats.excitation:
         if link.source in index and link.target in index:
             factor = raised.get(link.target, 1.0)
@@ -96,13 +108,13 @@ def burn_in_days(s: Scenario) -> list[float]:
     """Days each process runs before the start (docs/model.md §4.5): 0 without a stationary
     start or a Hawkes process in its component; else ``start.burn_in_days`` or the time
     for an empty start's deficit to fade to e^−20, 20 / (β_min (1 − ρ)), with ρ the spectral
-    radius of the component's branching matrix at its peak and β_min its slowest decay
-    (at most 20 years)."""
+    radius of the component's branching matrix at the start (the dynamics the burn-in
+    simulates; shocks left out) and β_min its slowest decay (at most 20 years)."""
     processes = s.threats.processes
     days = [0.0] * len(processes)
     if not s.threats.start.stationary:
         return days
-    labels, matrix = components(s), branching_matrix(s)
+    labels, matrix = components(s), branching_matrix(s, peak=False)
     decays: dict[str, list[float]] = {p.name: [] for p in processes}
     for p in processes:
         if isinstance(p, Hawkes):
@@ -170,13 +182,16 @@ def _stability(s: Scenario) -> Found:
     names = [p.name for p in s.threats.processes]
     cycle, mean = strongest_cycle(matrix)
     path = " → ".join(names[i] for i in [*cycle, cycle[0]]) if cycle else "none"
+    inflow = matrix.sum(axis=1)
+    most = int(inflow.argmax())
     at: PathKey = ("threats", "excitation") if s.threats.excitation else ("threats", "processes")
     yield (
         at,
         (
             f"the branching matrix is explosive: spectral radius {radius:.3g}, which must be "
             f"below 1 (with branching steps and shocks at their peak); its strongest cycle is "
-            f"{path} (mean branching {mean:.3g} a step): lower those ratios"
+            f"{path} (mean branching {mean:.3g} a step), and '{names[most]}' receives the "
+            f"most excitation (its row of B sums to {inflow[most]:.3g}): lower those ratios"
         ),
     )
 
@@ -189,6 +204,9 @@ def _shocks(s: Scenario) -> Found:
             yield ("threats", "shocks", name), f"shock '{name}' is defined {count} times"
     for shock in s.threats.shocks:
         at: PathKey = ("threats", "shocks", shock.name)
+        for name, count in Counter(shock.processes).items():
+            if count > 1:
+                yield (*at, "processes"), f"'{name}' is listed {count} times"
         for name in shock.processes:
             process = processes.get(name)
             if process is None:

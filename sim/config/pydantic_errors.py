@@ -117,7 +117,11 @@ def _message(error: dict[str, Any], model: type[BaseModel]) -> str:
             f"(expected one of: {', '.join(expected)})"
         )
     if kind == "union_tag_not_found":
-        return f"needs a '{_tag_name(error.get('ctx', {}))}' key"
+        given = error.get("input")
+        hint = ""
+        if isinstance(given, dict) and any(isinstance(key, bool) for key in given):
+            hint = " (YAML reads an unquoted on, off, yes or no as true or false: quote such a key)"
+        return f"needs a '{_tag_name(error.get('ctx', {}))}' key{hint}"
     given = error.get("input")
     message = error["msg"].removeprefix("Value error, ")
     message = f"{message[0].lower()}{message[1:]}"

@@ -16,6 +16,7 @@ from bisect import bisect_right
 import numpy as np
 
 REBASE_EXPONENT = 300.0  # e^300 ≈ 1e130: prefix sums stay far from overflow
+MAX_EXPONENT = 700.0  # math.exp raises past about 709
 BEFORE_START = -2  # the id of an event of the burn-in (docs/model.md §4.5)
 
 
@@ -54,7 +55,9 @@ class ExcitationTerm:
     def parent(self, day: float, target: float) -> int:
         """The event whose share of the excitation at ``day`` holds ``target`` (0 ≤ target <
         ``at(day)``), counting from the newest event back, as a walk would."""
-        scaled = target * math.exp(self.beta * (day - self.ref))
+        if target <= 0.0:
+            return self.events[-1]
+        scaled = target * math.exp(min(self.beta * (day - self.ref), MAX_EXPONENT))
         k = bisect_right(self.cumulative, self.cumulative[-1] - scaled) - 1
         return self.events[min(max(k, 0), len(self.events) - 1)]
 

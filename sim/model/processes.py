@@ -60,7 +60,8 @@ from sim.streams import Streams
 BOUND_SLACK = 1.0 + 1e-9  # rounding allowed above the thinning bound
 # A Hawkes process excited by others keeps room in its bound for this many of their events
 # (their largest jump each): a weak link then rarely interrupts it (``HawkesProcess.excite``),
-# at the price of a few more rejected candidates.
+# at the price of a few more rejected candidates. The room is at most the process's own
+# background bound, so it at most doubles its candidates.
 HEADROOM_EVENTS = 2.0
 
 
@@ -174,6 +175,11 @@ class IncidentProcess(ABC):
             rate = rate * shock.multiplier(m, day, shock.spec.background_multiplier)
         return rate
 
+    def steady_rate(self) -> float:
+        """The (background) rate the burn-in holds: at day 0 without any shock (a shock is an
+        event of the run, not of the steady state before it)."""
+        return self.base_rate(SCALAR, 0.0) * self.factor_now(0.0)
+
     def rate_now(self, day: float) -> float:
         """The (background) rate at ``day``, the current time of the simulation."""
         return self.rate(SCALAR, day, self.factor_now(day))
@@ -207,7 +213,7 @@ class IncidentProcess(ABC):
     def occur(self, day: float, parent: int, stage: Stage) -> None:
         """An event at ``day``: recorded in the run, then felt by every process it excites."""
         event = BEFORE_START if stage.burn_in else self.sink.emit(self, day, parent)
-        at = 0.0 if stage.burn_in else day  # where the branching ratios are read
+        at = None if stage.burn_in else day  # where the branching ratios are read
         for link in self.links:
             link.target.excite(day, at, link, event, self)
 
@@ -225,7 +231,7 @@ class IncidentProcess(ABC):
             if t >= end:
                 return
             yield env.timeout(t + offset - env.now)
-            rate = self.rate_now(0.0 if frozen else t)
+            rate = self.steady_rate() if frozen else self.rate_now(t)
             if rate > bound * BOUND_SLACK:
                 raise RuntimeError(_over_bound(self.name, t, rate, bound))
             u = uniform() * bound
@@ -314,12 +320,16 @@ class HawkesProcess(IncidentProcess):
             factor *= shock.multiplier(SCALAR, day, shock.spec.branching_multiplier)
         return factor
 
-    def excite(self, day: float, at: float, link: Link, event: int, source: object) -> None:
+    def excite(
+        self, day: float, at: float | None, link: Link, event: int, source: object
+    ) -> None:
         """An event ``event`` at ``day`` of ``source`` feeds this process through ``link``
-        (ratios read at ``at``). Another process's event uses up the headroom its bound
-        keeps; once that is gone, the wait is interrupted and the bound recomputed."""
-        n = self.branching_ratio(at) if link.ratio is None else link.ratio
-        n *= self.branching_factor(at)
+        (ratios read at ``at``; None in the burn-in: at the start, without shocks). Another
+        process's event uses up the headroom its bound keeps; once that is gone, the wait is
+        interrupted and the bound recomputed."""
+        n = self.branching_ratio(at or 0.0) if link.ratio is None else link.ratio
+        if at is not None:
+            n *= self.branching_factor(at)
         added = 0.0
         for term, weight in link.weights:
             term.add(day, n * weight, event)
@@ -364,7 +374,7 @@ class HawkesProcess(IncidentProcess):
                 t = env.now - offset
                 continue
             t = candidate
-            background = self.rate_now(0.0 if frozen else t)
+            background = self.steady_rate() if frozen else self.rate_now(t)
             rate = background + excitation.at(t)
             if rate > bound * BOUND_SLACK:
                 raise RuntimeError(_over_bound(self.name, t, rate, bound))
@@ -433,6 +443,9 @@ class ThreatProcesses:
             by_name[spec.source].links.append(link)
             largest = spec.branching_ratio * max(w for _, w in link.weights)
             target.headroom += HEADROOM_EVENTS * largest * max([1.0, *target_raising(target)])
+        for process in self.members:  # never more room than the background's own bound, so
+            if isinstance(process, HawkesProcess):  # a fast strong link cannot flood the
+                process.headroom = min(process.headroom, process.thinning_bound())  # loop
         self.burn_in_days = burn_in_days(scenario)
         self.components = components(scenario)
 
