@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -56,8 +57,11 @@ class Filters(Strict):
     types: dict[Name, list[str]] = Field(
         default_factory=dict, description="Incident type → event types (exact, any case)."
     )
-    breakpoints: list[Date] = Field(
-        default_factory=list, max_length=20, description="Dates where the background changes."
+    breakpoints: list[Date] | Literal["auto"] = Field(
+        default_factory=list,
+        max_length=20,
+        description="Dates where the background may change, or auto: chosen per process "
+        "among the first days of the quarters by AIC (at most three).",
     )
     holdout_from: Date | None = Field(
         None, description="Fit before it, score after it (default: the last fifth)."

@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from threadpoolctl import threadpool_limits
 
 from sim.calibration import report
-from sim.calibration.choice import ProcessFits, fit_process, residuals
+from sim.calibration.choice import ProcessFits, choose_breaks, fit_process, residuals
 from sim.calibration.events import FormatName, read_events
 from sim.calibration.filters import Filters, Selection, select
 from sim.calibration.fitting import Series
@@ -70,13 +70,31 @@ def load_filters(path: str | Path | None) -> Filters:
         ) from None
 
 
+def _quarters(start: dt.date, horizon: float) -> list[float]:
+    """Days from ``start`` of the first days of the quarters inside the window."""
+    found, year, month = [], start.year, 1
+    while True:
+        day = (dt.date(year, month, 1) - start).days
+        if day >= horizon - 1:
+            return found
+        if day > 0:
+            found.append(float(day))
+        year, month = (year + 1, 1) if month == 10 else (year, month + 3)
+
+
 def _series(selection: Selection, filters: Filters) -> dict[str, Series]:
+    """Each process's event times, with its breakpoints (given, or chosen per process)."""
+    groups = selection.events.groupby("process", sort=False)
+    horizon = selection.horizon
+    if filters.breakpoints == "auto":
+        candidates = _quarters(selection.start, horizon)
+        return {
+            name: Series(t, horizon, choose_breaks(t, horizon, candidates))
+            for name, t in ((name, g["day"].to_numpy()) for name, g in groups)
+        }
     breaks = tuple(float((b - selection.start).days) for b in filters.breakpoints)
-    breaks = tuple(b for b in breaks if 0.0 < b < selection.horizon)
-    return {
-        name: Series(group["day"].to_numpy(), selection.horizon, breaks)
-        for name, group in selection.events.groupby("process", sort=False)
-    }
+    breaks = tuple(b for b in breaks if 0.0 < b < horizon)
+    return {name: Series(g["day"].to_numpy(), horizon, breaks) for name, g in groups}
 
 
 def _fit_all(
@@ -101,6 +119,7 @@ def _fit_all(
             np.empty(0),
         )
         fits.residuals = residuals(fits.chosen, s)
+        fits.breaks = s.breaks
         fitted.append(fits)
     return fitted, series
 
@@ -139,7 +158,6 @@ def calibrate(
         shares=_shares(selection, chosen),
         header=header,
         start=selection.start,
-        filters=chosen,
     )
     laid = RawScenario.from_file(Path(scenario))
     laid.override("threats", yaml.safe_load(text)["threats"])

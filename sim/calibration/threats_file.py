@@ -13,12 +13,10 @@ process cannot separate it from a clustered background), so ``excitation`` is em
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
 
 import yaml
 
 from sim.calibration.choice import ProcessFits
-from sim.calibration.filters import Filters
 from sim.config.schema import Scenario
 
 KIND = {"poisson": "poisson", "nhpp": "nhpp", "hawkes": "hawkes", "hawkes_piecewise": "hawkes"}
@@ -33,8 +31,9 @@ def _interval(fit, name: str) -> str:
     return f"{name} {fit.estimates[name]:.4g} [{low:.3g}, {high:.3g}]"
 
 
-def process_entry(fits: ProcessFits, start: dt.date, breaks: Sequence[dt.date]) -> dict:
+def process_entry(fits: ProcessFits, start: dt.date) -> dict:
     """The process's scenario entry for its chosen model."""
+    breaks = [start + dt.timedelta(days=round(day)) for day in fits.breaks]
     fit = fits.chosen
     where = {"sector": fits.sector} if fits.sector else {"place": fits.place}
     entry = {"name": fits.process, **where, "actor": fits.actor, "kind": KIND[fit.model]}
@@ -43,19 +42,20 @@ def process_entry(fits: ProcessFits, start: dt.date, breaks: Sequence[dt.date]) 
     steps = None
     if len(backgrounds) > 1:
         dates = [start, *breaks]
-        base = backgrounds[0] if backgrounds[0] > 0 else 1.0
+        base = max(backgrounds)  # multipliers of the largest: within 0..1
         steps = [
             {"date": d.isoformat(), "value": round(float(v / base), 6)}
             for d, v in zip(dates, backgrounds, strict=True)
         ]
+    level = max(backgrounds)
     if entry["kind"] == "hawkes":
-        entry["background_rate_per_day"] = round(float(backgrounds[0]), 8)
+        entry["background_rate_per_day"] = round(float(level), 8)
         entry["branching_ratio"] = round(float(fit.estimates["n"]), 6)
         entry["decay_per_day"] = round(float(fit.estimates["beta"]), 6)
         if steps:
             entry["background_steps"] = steps
     else:
-        entry["rate_per_day"] = round(float(backgrounds[0]), 8)
+        entry["rate_per_day"] = round(float(level), 8)
         if steps:
             entry["steps"] = steps
     return entry
@@ -89,7 +89,6 @@ def threats_file(
     shares: dict[str, float] | None,
     header: list[str],
     start: dt.date,
-    filters: Filters,
 ) -> str:
     """The text of the calibrated threats file."""
     lines = [f"# {line}" for line in header]
@@ -106,7 +105,7 @@ def threats_file(
             f"    # FITTED {fit.model} from {fits.events} events, AIC {fit.aic:.1f}: "
             f"{evidence}{bound}"
         )
-        entry = process_entry(fits, start, filters.breakpoints)
+        entry = process_entry(fits, start)
         lines.append(f"    - {_flow(entry)}")
     if shares:
         lines.append(

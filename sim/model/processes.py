@@ -320,9 +320,7 @@ class HawkesProcess(IncidentProcess):
             factor *= shock.multiplier(SCALAR, day, shock.spec.branching_multiplier)
         return factor
 
-    def excite(
-        self, day: float, at: float | None, link: Link, event: int, source: object
-    ) -> None:
+    def excite(self, day: float, at: float | None, link: Link, event: int, source: object) -> None:
         """An event ``event`` at ``day`` of ``source`` feeds this process through ``link``
         (ratios read at ``at``; None in the burn-in: at the start, without shocks). Another
         process's event uses up the headroom its bound keeps; once that is gone, the wait is
