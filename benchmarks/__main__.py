@@ -13,7 +13,7 @@ import operator
 import sys
 import time
 
-from benchmarks import experiments, model
+from benchmarks import calibration, experiments, model
 from benchmarks.common import ROOT, machine
 
 SUITE = {
@@ -22,6 +22,7 @@ SUITE = {
     "scaling": model.scaling,
     "memory": experiments.peak_memory,
     "startup": model.startup,
+    "calibration": calibration.fit_time,
 }
 # (benchmark, figure) -> (comparison, target)
 TARGETS = {
@@ -33,6 +34,7 @@ TARGETS = {
     ("scaling", "slope_rate"): ("between", (0.9, 1.15)),
     ("memory", "memory_ratio"): (operator.le, 1.2),
     ("startup", "help_seconds"): (operator.le, 0.5),
+    ("calibration", "three_sectors_five_years_seconds"): (operator.le, 10.0),
 }
 
 
