@@ -189,6 +189,8 @@ def test_override_text_parses_the_value_as_set_does():
 @pytest.mark.parametrize(
     ("path", "expected"),
     [
+        # a section the files leave to its defaults: the hint says how to set it
+        ("threats.modulation.coalition_iraq.effect", "not in the files (its defaults apply)"),
         ("forces.sites.erbil.personel.trainers", "no such key in the scenario; did you mean"),
         (("forces", "roles", 9), "use an index from 0 to 3"),
         ("run.seed.x", "is an int, not a mapping or a list"),

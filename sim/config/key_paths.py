@@ -42,9 +42,8 @@ def walk(data: Any, keys: tuple[Step, ...], where: Position) -> Walked:
         last = depth == len(keys) - 1
         if isinstance(node, dict):
             if not last and key not in node:
-                hint = suggestion(str(key), [k for k in node if isinstance(k, str)])
                 raise ScenarioError(
-                    [Problem(where, (*named, key), f"no such key in the scenario{hint}")]
+                    [Problem(where, (*named, key), _absent(node, steps, keys, depth))]
                 )
             step, name = key, key
         elif isinstance(node, list):
@@ -64,6 +63,23 @@ def walk(data: Any, keys: tuple[Step, ...], where: Position) -> Walked:
         if not last:
             node = node[step]
     return nodes, steps, named
+
+
+def _absent(node: dict, steps: list[Step], keys: tuple[Step, ...], depth: int) -> str:
+    """Why a key on the way is missing: a section the files leave to its defaults (then set
+    it whole), or no such key at all (with the nearest one)."""
+    from sim.config.pydantic_errors import allowed_keys
+
+    key = keys[depth]
+    allowed = allowed_keys(tuple(steps))
+    if key in allowed:
+        rest = dotted(keys[depth + 1 :])
+        return (
+            f"not in the files (its defaults apply): set it whole, e.g. "
+            f"--set {dotted(keys[: depth + 1])}={{{rest}: VALUE}}"
+        )
+    known = {k for k in node if isinstance(k, str)} | set(allowed)
+    return f"no such key in the scenario{suggestion(str(key), sorted(known))}"
 
 
 def _list_index(items: list[Any], key: Step) -> int | None:
