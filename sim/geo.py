@@ -31,8 +31,14 @@ def _angle(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     """The great-circle distance between two places, in km."""
-    a, b = unit_vectors(np.array([lat1, lat2]), np.array([lon1, lon2]))
-    return float(EARTH_RADIUS_KM * _angle(a, b))
+    return float(distances_km(np.array([lat1]), np.array([lon1]), lat2, lon2)[0])
+
+
+def distances_km(lat: np.ndarray, lon: np.ndarray, lat0: float, lon0: float) -> np.ndarray:
+    """The great-circle distance from each of many places to one place, in km."""
+    a = unit_vectors(np.asarray(lat, float), np.asarray(lon, float)).reshape(-1, 3)
+    b = unit_vectors(np.array([lat0]), np.array([lon0]))
+    return EARTH_RADIUS_KM * _angle(a, b)
 
 
 @dataclass(frozen=True)

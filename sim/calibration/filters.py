@@ -30,6 +30,7 @@ from sim.config.errors import Position, Problem, ScenarioError
 from sim.config.geography_checks import border_line, located_places
 from sim.config.schema import Scenario
 from sim.config.schema.common import Date, Name, Strict
+from sim.geo import distances_km
 from sim.model.geometry import geometry_of
 
 ON_LINE_KM = 1.0  # an event this close to the line is on the border, not on either side
@@ -191,7 +192,7 @@ def _place_processes(events: pd.DataFrame, filters: Filters, scenario: Scenario)
         if p.place is None:
             continue
         lat, lon = where[p.place]
-        d = _distances(events["latitude"].to_numpy(), events["longitude"].to_numpy(), lat, lon)
+        d = distances_km(events["latitude"].to_numpy(), events["longitude"].to_numpy(), lat, lon)
         near = (
             (events["side"].to_numpy() < 0)
             & (events["distance"].to_numpy() > ON_LINE_KM)
@@ -201,11 +202,3 @@ def _place_processes(events: pd.DataFrame, filters: Filters, scenario: Scenario)
         )
         found[near], best[near] = p.name, d[near]
     return found
-
-
-def _distances(lat: np.ndarray, lon: np.ndarray, lat0: float, lon0: float) -> np.ndarray:
-    from sim.geo import EARTH_RADIUS_KM, unit_vectors
-
-    a = unit_vectors(lat, lon)
-    b = unit_vectors(np.array(lat0), np.array(lon0))
-    return EARTH_RADIUS_KM * np.arctan2(np.linalg.norm(np.cross(a, b), axis=-1), a @ b)
