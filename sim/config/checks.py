@@ -20,7 +20,7 @@ from sim.config.excitation import (
     branching_matrix,
     burn_in_days,
     excitation_problems,
-    shock_background,
+    shock_product,
 )
 from sim.config.geography_checks import geography_problems, sector_lengths
 from sim.config.schema import (
@@ -35,6 +35,7 @@ from sim.config.schema import (
     Scenario,
     Step,
 )
+from sim.config.schema.common import schedule_value
 
 Found = Iterator[tuple[PathKey, str]]
 SHARE_TOLERANCE = 1e-6
@@ -252,23 +253,15 @@ def _counted(s: Scenario, signal: IncidentSignal) -> list[NHPP | Hawkes | Poisso
     ]
 
 
-def _at_start(steps: list[Step] | None, start) -> float:
-    """A schedule's value at the start date (1 without a schedule)."""
-    if not steps:
-        return 1.0
-    held = [step.value for step in steps if step.date <= start]
-    return held[-1] if held else steps[0].value
-
-
 def _rate_at_start(s: Scenario, p: NHPP | Hawkes | Poisson) -> float:
     """A process's rate at the start, times every factor that can make it 0 there (the
     season, capacity, fortification, coordination; presence factors are at least 1): zero
     exactly when the model's expected count for the process is zero."""
     start = s.clock.start_date
     if isinstance(p, Hawkes):
-        rate = p.background_rate_per_day * _at_start(p.background_steps, start)
+        rate = p.background_rate_per_day * schedule_value(p.background_steps, start)
     elif isinstance(p, NHPP):
-        rate = p.rate_per_day * _at_start(p.steps, start)
+        rate = p.rate_per_day * schedule_value(p.steps, start)
         if p.seasonal_amplitude:
             peak = p.seasonal_peak_date or start
             phase = 2.0 * math.pi * (start - peak).days / p.seasonal_period_days
@@ -298,11 +291,11 @@ def _damping_at_start(s: Scenario, sector_name: str) -> float:
     if m.fortification.enabled:
         share = sector.fortification
         if share is None and length > 0:
-            share = min(1.0, _at_start(sector.fortified_km, start) / length)
+            share = min(1.0, schedule_value(sector.fortified_km, start) / length)
         factor *= 1.0 - m.fortification.effect * (share or 0.0)
     if m.coordination.enabled:
         level = sum(
-            w * _at_start(m.coordination.levels[p], start)
+            w * schedule_value(m.coordination.levels[p], start)
             for p, w in sector.partners.items()
             if p in m.coordination.levels
         )
@@ -450,7 +443,7 @@ def expected_incidents(s: Scenario) -> dict[str, float]:
     presence = math.prod(
         1.0 + f.effect for f in (m.coalition_iraq, m.coalition_syria, m.local_presence) if f.enabled
     )
-    raised = shock_background(s)
+    raised = shock_product(s, "background_multiplier")
     background = []
     for p, burn_in in zip(s.threats.processes, burn_in_days(s), strict=True):
         horizon = s.horizon_days + burn_in

@@ -17,6 +17,7 @@ import numpy as np
 from sim.branching import spectral_radius, strongest_cycle
 from sim.config.errors import PathKey, suggestion
 from sim.config.schema import Hawkes, Kernel, Scenario
+from sim.config.schema.common import schedule_value
 from sim.config.schema.threats import OnCoordination
 
 Found = Iterator[tuple[PathKey, str]]
@@ -33,38 +34,21 @@ def kernel_terms(kernel: Kernel) -> list[tuple[float, float]]:
     return [(1.0, kernel.decay_per_day or 1.0)]
 
 
-def branching_at_start(process: Hawkes, start) -> float:
-    """The process's self-branching ratio at the start date (its steps' value then)."""
-    steps = process.branching_steps
-    if not steps:
-        return process.branching_ratio
-    held = [step.value for step in steps if step.date <= start]
-    return held[-1] if held else steps[0].value
-
-
 def largest_branching(process: Hawkes) -> float:
     """The process's self-branching ratio at its largest over the run."""
     steps = [step.value for step in process.branching_steps or []]
     return max([process.branching_ratio, *steps]) if steps else process.branching_ratio
 
 
-def shock_branching(s: Scenario) -> dict[str, float]:
-    """The product of the branching multipliers of every shock on each process (at least
-    1): shocks may overlap, so the bound takes them all at full strength."""
+def shock_product(s: Scenario, multiplier: str) -> dict[str, float]:
+    """The product of one multiplier (``background_multiplier`` or
+    ``branching_multiplier``) of every shock on each process, each at least 1: shocks may
+    overlap, so the thinning bound, the stability check and the workload estimate take
+    them all at full strength."""
     found: dict[str, float] = {}
     for shock in s.threats.shocks:
         for name in shock.processes:
-            found[name] = found.get(name, 1.0) * max(1.0, shock.branching_multiplier)
-    return found
-
-
-def shock_background(s: Scenario) -> dict[str, float]:
-    """The product of the background multipliers of every shock on each process (at least
-    1): the thinning bound and the workload estimate take them all at full strength."""
-    found: dict[str, float] = {}
-    for shock in s.threats.shocks:
-        for name in shock.processes:
-            found[name] = found.get(name, 1.0) * max(1.0, shock.background_multiplier)
+            found[name] = found.get(name, 1.0) * max(1.0, getattr(shock, multiplier))
     return found
 
 
@@ -74,11 +58,16 @@ def branching_matrix(s: Scenario, peak: bool = True) -> np.ndarray:
     burn-in simulates."""
     names = [p.name for p in s.threats.processes]
     index = {name: i for i, name in enumerate(names)}
-    raised = shock_branching(s) if peak else {}
+    raised = shock_product(s, "branching_multiplier") if peak else {}
     matrix = np.zeros((len(names), len(names)))
+    start = s.clock.start_date
     for i, p in enumerate(s.threats.processes):
         if isinstance(p, Hawkes):
-            n = largest_branching(p) if peak else branching_at_start(p, s.clock.start_date)
+            n = (
+                largest_branching(p)
+                if peak
+                else schedule_value(p.branching_steps, start, p.branching_ratio)
+            )
             matrix[i, i] = n * raised.get(p.name, 1.0)
     for link in s.threats.excitation:
         if link.source in index and link.target in index:
@@ -229,10 +218,8 @@ def _shocks(s: Scenario) -> Found:
 
 def _stacked(s: Scenario) -> Found:
     """Shocks on one process multiply: together at most ``MAX_STACKED`` each way."""
-    for key, stacked in (
-        ("background_multiplier", shock_background(s)),
-        ("branching_multiplier", shock_branching(s)),
-    ):
+    for key in ("background_multiplier", "branching_multiplier"):
+        stacked = shock_product(s, key)
         for name, product in stacked.items():
             if product > MAX_STACKED:
                 shocks = [x.name for x in s.threats.shocks if name in x.processes]

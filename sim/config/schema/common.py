@@ -149,3 +149,12 @@ Schedule = Annotated[
         "Before the first date the first value holds.",
     ),
 ]
+
+
+def schedule_value(steps: list[Step] | None, date: dt.date, default: float = 1.0) -> float:
+    """A schedule's value on ``date`` (the first value before its date; ``default`` without
+    a schedule), for checks that need it before the model's step functions exist."""
+    if not steps:
+        return default
+    held = [step.value for step in steps if step.date <= date]
+    return held[-1] if held else steps[0].value
