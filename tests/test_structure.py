@@ -17,15 +17,15 @@ SIM = Path(__file__).resolve().parents[1] / "sim"
 MAX_FUNCTION_LINES = 60
 LAYERS = {  # a module may import its own layer and those listed after its layer's name
     "sim.cli": (
-        "sim.analysis",
         "sim.calibration",
+        "sim.analysis",
         "sim.experiment",
         "sim.model",
         "sim.config",
         "sim.base",
     ),
+    "sim.calibration": ("sim.analysis", "sim.experiment", "sim.model", "sim.config", "sim.base"),
     "sim.analysis": ("sim.experiment", "sim.model", "sim.config", "sim.base"),
-    "sim.calibration": ("sim.experiment", "sim.model", "sim.config", "sim.base"),
     "sim.experiment": ("sim.model", "sim.config", "sim.base"),
     "sim.model": ("sim.config", "sim.base"),
     "sim.config": ("sim.base",),

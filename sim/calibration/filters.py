@@ -27,7 +27,6 @@ import pandas as pd
 from pydantic import Field
 
 from sim.config.errors import Position, Problem, ScenarioError
-from sim.config.geography_checks import border_line, located_places
 from sim.config.schema import Scenario
 from sim.config.schema.common import Date, Name, Strict
 from sim.geo import distances_km
@@ -156,7 +155,7 @@ def select(
 def _located(events: pd.DataFrame, filters: Filters, scenario: Scenario) -> pd.DataFrame:
     """Km along the line, distance and side of every event, and its process at a place
     (empty when it has none)."""
-    line = border_line(scenario)
+    line = geometry_of(scenario).line
     if line is None:
         raise ScenarioError(
             [Problem(Position("--scenario"), ("geography",), "calibration needs a geography")]
@@ -186,7 +185,7 @@ def _assigned(events: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
 def _place_processes(events: pd.DataFrame, filters: Filters, scenario: Scenario) -> np.ndarray:
     """The nearest process at a place, same actor, within reach, for Syrian-side events."""
     found = np.full(len(events), "", dtype=object)
-    where = located_places(scenario)
+    where = geometry_of(scenario).places  # sites with coordinates, vertices and places
     best = np.full(len(events), np.inf)
     for p in scenario.threats.processes:
         if p.place is None:

@@ -238,18 +238,19 @@ def _profile_interval(space: HawkesSpace, best: np.ndarray, top: float, i: int) 
     return ends[0], ends[1]
 
 
+def _background_integral(fit: Fit, series: Series, times: np.ndarray) -> np.ndarray:
+    """∫₀ᵗ μ at each of ``times``: the time each piece of the background covers by then."""
+    background = np.array([fit.estimates.get(name, 0.0) for name in _background_names(series)])
+    edges = np.array([0.0, *series.breaks, series.horizon])
+    covered = np.clip(times[:, None] - edges[None, :-1], 0.0, np.diff(edges)[None, :])
+    return covered @ background
+
+
 def compensator_at_events(fit: Fit, series: Series) -> np.ndarray:
     """Λ(t_i) = ∫₀^{t_i} λ at each event time: increments are Exp(1) if the model is right
-    (the time-rescaling theorem)."""
+    (the time-rescaling theorem). O(events), from the sums the likelihood uses."""
     t = series.times
-    names = _background_names(series)
-    background = np.array([fit.estimates.get(name, 0.0) for name in names])
-    edges = np.array([0.0, *series.breaks])
-    piece = series.piece_of(t)
-    before = np.concatenate(
-        [[0.0], np.cumsum(background[:-1] * np.diff([*edges, series.horizon])[:-1])]
-    )
-    base = before[piece] + background[piece] * (t - edges[piece])
+    base = _background_integral(fit, series, t)
     n, beta = fit.estimates.get("n", 0.0), fit.estimates.get("beta", 1.0)
     if not n or not len(t):
         return base
@@ -260,11 +261,7 @@ def compensator_at(fit: Fit, series: Series, times: np.ndarray) -> np.ndarray:
     """Λ(t) = ∫₀ᵗ λ at any ``times`` (the expected number of events by then); O(times ×
     events), for figures."""
     times = np.asarray(times, float)
-    names = _background_names(series)
-    background = np.array([fit.estimates.get(name, 0.0) for name in names])
-    edges = np.array([0.0, *series.breaks, series.horizon])
-    covered = np.clip(times[:, None] - edges[None, :-1], 0.0, np.diff(edges)[None, :])
-    base = covered @ background
+    base = _background_integral(fit, series, times)
     n, beta = fit.estimates.get("n", 0.0), fit.estimates.get("beta", 1.0)
     if not n:
         return base

@@ -17,6 +17,7 @@ import yaml
 from pydantic import ValidationError
 from threadpoolctl import threadpool_limits
 
+from sim.analysis.figures import save_figure
 from sim.calibration import report
 from sim.calibration.choice import ProcessFits, choose_breaks, fit_process, residuals
 from sim.calibration.events import FormatName, read_events
@@ -24,7 +25,6 @@ from sim.calibration.filters import Filters, Selection, select
 from sim.calibration.fitting import Series
 from sim.calibration.threats_file import threats_file
 from sim.config.errors import Position, Problem, ScenarioError
-from sim.config.load import load_scenario
 from sim.config.pydantic_errors import problems_from_validation
 from sim.config.raw import RawScenario
 from sim.config.schema.common import Strict
@@ -144,7 +144,8 @@ def calibrate(
 ) -> Calibration:
     """Fit the threat processes of ``scenario`` to the export ``events`` (module docstring)."""
     events, out, report_dir = Path(events), Path(out), Path(report_dir)
-    spec = load_scenario(scenario)
+    raw = RawScenario.from_file(Path(scenario))
+    spec = raw.validate()
     chosen = filters if isinstance(filters, Filters) else load_filters(filters)
     table = read_events(events, format_name)
     selection = select(table, chosen, spec, str(events), format_name)
@@ -159,9 +160,8 @@ def calibrate(
         header=header,
         start=selection.start,
     )
-    laid = RawScenario.from_file(Path(scenario))
-    laid.override("threats", yaml.safe_load(text)["threats"])
-    laid.validate()  # the file must make a valid scenario before it is written
+    raw.override("threats", yaml.safe_load(text)["threats"])
+    raw.validate()  # the file must make a valid scenario before it is written
     report_dir.mkdir(parents=True, exist_ok=True)
     _write_report(report_dir, fitted, series, selection, header)
     atomic_write_bytes(out, text.encode("utf-8"))
@@ -184,8 +184,8 @@ def _header(events: Path, format_name: str, selection: Selection, filters: Filte
 def _write_report(folder: Path, fitted, series, selection: Selection, header) -> None:
     table = report.fits_table(fitted)
     atomic_write_bytes(folder / "fits.csv", table.to_csv(index=False).encode("utf-8"))
-    report.save(report.qq_figure(fitted), folder / "qq.png")
-    report.save(report.rate_figure(fitted, series, selection.start), folder / "rates.png")
+    save_figure(report.qq_figure(fitted), folder / "qq.png")
+    save_figure(report.rate_figure(fitted, series, selection.start), folder / "rates.png")
     lines = ["# Calibration summary", "", *header, ""]
     lines += [
         "| process | events | chosen | ΔAIC of the others | KS p | hold-out score | on a bound |"

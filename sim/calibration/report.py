@@ -10,19 +10,15 @@ the rate figure its events per month against the fitted model's expected count.
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
 from scipy import stats
 
+from sim.analysis.drawn import new_figure
 from sim.calibration.choice import ProcessFits
 from sim.calibration.fitting import Series, compensator_at
-from sim.experiment.store import atomic_write_bytes
 
 MONTH = 30.4375
 
@@ -60,16 +56,18 @@ def ks_pvalue(fits: ProcessFits) -> float:
     return float(stats.kstest(fits.residuals, "expon").pvalue)
 
 
-def _grid(count: int) -> tuple[plt.Figure, np.ndarray]:
+def _grid(count: int) -> tuple[Figure, np.ndarray]:
+    """A grid of panels, three a row, on a figure outside pyplot (``new_figure``)."""
     columns = min(3, count)
     rows = math.ceil(count / columns)
-    figure, axes = plt.subplots(rows, columns, figsize=(4.2 * columns, 3.4 * rows), squeeze=False)
+    figure = new_figure((4.2 * columns, 3.4 * rows))
+    axes = figure.subplots(rows, columns, squeeze=False)
     for ax in axes.flat[count:]:
         ax.set_visible(False)
     return figure, axes.flat
 
 
-def qq_figure(fitted: list[ProcessFits]) -> plt.Figure:
+def qq_figure(fitted: list[ProcessFits]) -> Figure:
     figure, axes = _grid(len(fitted))
     for ax, fits in zip(axes, fitted, strict=False):
         sample = np.sort(fits.residuals)
@@ -82,11 +80,10 @@ def qq_figure(fitted: list[ProcessFits]) -> plt.Figure:
         ax.set_ylabel("compensator increment")
         ax.legend(loc="upper left", fontsize=8)
     figure.suptitle("Time-rescaling residuals against Exp(1)")
-    figure.tight_layout()
     return figure
 
 
-def rate_figure(fitted: list[ProcessFits], series: dict[str, Series], start) -> plt.Figure:
+def rate_figure(fitted: list[ProcessFits], series: dict[str, Series], start) -> Figure:
     figure, axes = _grid(len(fitted))
     for ax, fits in zip(axes, fitted, strict=False):
         s = series[fits.process]
@@ -102,14 +99,4 @@ def rate_figure(fitted: list[ProcessFits], series: dict[str, Series], start) -> 
         ax.legend(loc="upper left", fontsize=8)
         ax.tick_params(axis="x", labelrotation=30)
     figure.suptitle("Events per month and the fitted model's expected count")
-    figure.tight_layout()
     return figure
-
-
-def save(figure: plt.Figure, path: Path) -> None:
-    from io import BytesIO
-
-    buffer = BytesIO()
-    figure.savefig(buffer, format="png", dpi=110)
-    plt.close(figure)
-    atomic_write_bytes(path, buffer.getvalue())
