@@ -152,9 +152,9 @@ class RateModulation:
     ) -> None:
         """Coordination levels Σ_p w_{s,p} L_p(t) and fortified shares F_s(t), read by
         detection too: step functions on the days where any of them may change."""
-        levels = {
+        self.partner_levels = levels = {
             name: StepFunction(steps, start) for name, steps in spec.coordination.levels.items()
-        }
+        }  # L_p(t) of each partner, read by coordination triggers of shocks too
         km = [StepFunction(s.fortified_km, start) if s.fortified_km else None for s in sectors]
         changes = [f.days for f in (*levels.values(), *km) if f is not None]
         self.breaks = sorted({0.0, *(day for days in changes for day in days)})

@@ -47,7 +47,7 @@ from sim.model.processes import ThreatProcesses, ThreatSetting
 from sim.model.recorder import ForcesRecorder, RecordTimes, SectorRecorder
 from sim.model.results import Recording, Results
 from sim.model.shocks import ShockState
-from sim.model.signals import Signals, StepFunction
+from sim.model.signals import Signals
 from sim.model.surveillance import Surveillance
 from sim.streams import Streams
 from sim.tables import Columns, to_frames
@@ -143,12 +143,13 @@ class World:
             ids=ids,
             start=start,
         )
-        levels = {
-            name: StepFunction(steps, start)
-            for name, steps in threats.modulation.coordination.levels.items()
-        }
         self.shocks = [
-            ShockState(spec=spec, start=start, levels=levels, posture=self.posture)
+            ShockState(
+                spec=spec,
+                start=start,
+                levels=self.modulation.partner_levels,
+                posture=self.posture,
+            )
             for spec in threats.shocks
         ]
         displacement = None
