@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.calibration.fitting import (
+    BIAS_REPLICATES,
     Fit,
     Series,
     compensator_at_events,
@@ -77,20 +78,26 @@ def _holdout(model: str, series: Series, split: float, seed: int) -> float:
     return (_loglik(early, whole) - _loglik(early, train)) / later
 
 
-def fit_process(series: Series, split: float, seed: int) -> list[Candidate]:
-    """Every candidate model on the whole window, each scored on [split, T) (the piecewise
-    ones are not: their later pieces are not in the training window)."""
+def fit_process(
+    series: Series, split: float, seed: int, bias_replicates: int = BIAS_REPLICATES
+) -> list[Candidate]:
+    """Every candidate model on the whole window (Hawkes fits bias-corrected by
+    ``bias_replicates`` bootstrap series), each scored on [split, T) by its MLE fitted
+    before the split (the piecewise ones are not: their later pieces are not in the
+    training window)."""
     constant = Series(series.times, series.horizon)
     hawkes = len(series.times) >= MIN_EVENTS
+
+    def fit(s: Series) -> Fit:
+        return hawkes_fit(s, seed=seed, bias_replicates=bias_replicates)
+
     found = [Candidate(poisson_fit(constant), _holdout("poisson", constant, split, seed))]
     if hawkes:
-        found.append(
-            Candidate(hawkes_fit(constant, seed=seed), _holdout("hawkes", constant, split, seed))
-        )
+        found.append(Candidate(fit(constant), _holdout("hawkes", constant, split, seed)))
     if series.breaks:
         found.append(Candidate(poisson_fit(series), math.nan))
         if hawkes:
-            found.append(Candidate(hawkes_fit(series, seed=seed), math.nan))
+            found.append(Candidate(fit(series), math.nan))
     return found
 
 

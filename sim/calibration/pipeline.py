@@ -176,8 +176,9 @@ def _header(events: Path, format_name: str, selection: Selection, filters: Filte
         f"events {selection.start.isoformat()} to {last.isoformat()}: "
         f"{len(selection.events):,} kept; dropped: {dropped}",
         "filters: " + filters.model_dump_json(exclude_defaults=False),
-        "Each process: the model with the lowest AIC; 95% profile-likelihood intervals in its",
-        "comment. Fitted rates are observed rates, so the processes are not modulated.",
+        "Each process: the model with the lowest AIC; Hawkes estimates bias-corrected by a",
+        "parametric bootstrap, 95% profile-likelihood intervals in its comment. Fitted rates",
+        "are observed rates, so the processes are not modulated.",
     ]
 
 

@@ -1,7 +1,8 @@
 """The calibration report folder: ``fits.csv``, the QQ and rate figures, ``summary.md``.
 
 ``fits.csv`` has one row per process, model and parameter: ``process, sector, actor, model,
-parameter, estimate, lower, upper, aic`` plus ``delta_aic`` (0 for the chosen model),
+parameter, estimate, lower, upper, aic`` plus ``mle`` (the maximum-likelihood estimate;
+``estimate`` is bias-corrected for Hawkes fits), ``delta_aic`` (0 for the chosen model),
 ``chosen``, ``holdout_log_score`` and ``on_bound``. The QQ figure plots each process's
 time-rescaled residuals (compensator increments) against Exp(1), with the KS test's p-value;
 the rate figure its events per month against the fitted model's expected count.
@@ -41,6 +42,7 @@ def fits_table(fitted: list[ProcessFits]) -> pd.DataFrame:
                         "lower": low,
                         "upper": high,
                         "aic": fit.aic,
+                        "mle": fit.mle[name],
                         "delta_aic": fits.delta_aic(fit),
                         "chosen": fit is fits.chosen,
                         "holdout_log_score": candidate.holdout_score,

@@ -28,7 +28,9 @@ def _flow(mapping: dict) -> str:
 
 def _interval(fit, name: str) -> str:
     low, high = fit.intervals.get(name, (float("nan"), float("nan")))
-    return f"{name} {fit.estimates[name]:.4g} [{low:.3g}, {high:.3g}]"
+    estimate, mle = fit.estimates[name], fit.mle[name]
+    corrected = f" (MLE {mle:.4g})" if f"{mle:.4g}" != f"{estimate:.4g}" else ""
+    return f"{name} {estimate:.4g} [{low:.3g}, {high:.3g}]{corrected}"
 
 
 def process_entry(fits: ProcessFits, start: dt.date) -> dict:
