@@ -230,8 +230,30 @@ KPI_SCHEMA: dict[str, Column] = {
     "displaced": Column("int64", "count", "incidents that are displaced attempts"),
     "severity_total": Column("float64", "notional", "total severity"),
     "severity_unstopped": Column("float64", "notional", "severity of missed + undetected"),
-    "mean_wait_days": Column("float64", "days", "mean wait of incidents whose response started"),
+    "mean_wait_days": Column(
+        "float64",
+        "days",
+        "mean wait of incidents whose response started: leaves out waits still running at T "
+        "(see `mean_wait_censored_days`); NaN if none started",
+    ),
     "max_backlog": Column("int64", "count", "largest `daily.backlog`"),
+    "waiting_at_horizon": Column(
+        "int64", "count", "detected incidents whose response had not started at T"
+    ),
+    "mean_wait_censored_days": Column(
+        "float64",
+        "days",
+        "Kaplan–Meier restricted mean wait of detected incidents, waits still running at T "
+        "right-censored at T − day: ∫ S(t) dt from 0, restricted to the longest wait seen, so "
+        "a lower bound when the longest is censored; = `mean_wait_days` when none is "
+        "censored; NaN if no incident was detected",
+    ),
+    "peak_week_incidents": Column(
+        "int64", "count", "most incidents in any 7-day window [t, t + 7) of the run, all sectors"
+    ),
+    "worst_30d_incidents": Column(
+        "int64", "count", "most incidents in any 30-day window [t, t + 30) of the run, all sectors"
+    ),
     "incidents_per_100km_year": Column(
         "float64", "per 100 km per year", "incidents ÷ (Σ sector lengths / 100) ÷ (T / 365.25)"
     ),

@@ -293,7 +293,7 @@ class BorderResponse:
             **self._positions(np.asarray(log.border_km, float)),
         }
         results.add_table("incidents", incidents)
-        results.add_kpis(incident_kpis(incidents))
+        results.add_kpis(incident_kpis(incidents, self.horizon))
         results.add_kpis(per_100km_year(incidents["sector"], self.geometry.lengths, self.horizon))
 
     def _positions(self, border_km: np.ndarray) -> Columns:
@@ -330,11 +330,18 @@ def per_100km_year(sector: Labels, lengths: list[float], horizon: float) -> dict
     return kpis
 
 
-def incident_kpis(incidents: Columns) -> dict[str, float]:
-    """Counts by outcome, interdiction, clustering, severity and waits of one replication."""
+WEEK_DAYS, MONTH_DAYS = 7.0, 30.0  # the peak windows' widths
+
+
+def incident_kpis(incidents: Columns, horizon: float) -> dict[str, float]:
+    """Counts by outcome, interdiction, clustering, severity, waits and peak windows of one
+    replication that ran to ``horizon`` (T: waits still running then are censored there)."""
     outcome = incidents["outcome"]
     severity = incidents["severity"]
-    waits = incidents["wait_days"][~np.isnan(incidents["wait_days"])]
+    day = incidents["day"]
+    started = ~np.isnan(incidents["wait_days"])
+    waits = incidents["wait_days"][started]
+    waiting = incidents["detected"] & np.isnan(incidents["response_start_day"])
     interdicted = outcome.equals("interdicted")
     unstopped = outcome.equals("missed") | outcome.equals("undetected")
     return {
@@ -348,4 +355,37 @@ def incident_kpis(incidents: Columns) -> dict[str, float]:
         "severity_total": float(severity.sum()),
         "severity_unstopped": float(severity[unstopped].sum()),
         "mean_wait_days": _mean_or_nan(waits),
+        "waiting_at_horizon": int(waiting.sum()),
+        "mean_wait_censored_days": restricted_mean_wait(waits, horizon - day[waiting]),
+        "peak_week_incidents": peak_window_count(day, WEEK_DAYS),
+        "worst_30d_incidents": peak_window_count(day, MONTH_DAYS),
     }
+
+
+def restricted_mean_wait(observed: np.ndarray, censored: np.ndarray) -> float:
+    """The Kaplan–Meier restricted mean of waits ``observed`` in full and waits ``censored``
+    on the right (still running at T, so at least T − day): ∫ S(t) dt from 0 to the longest
+    wait seen, observed or censored (a lower bound of the mean when that one is censored).
+    Without censored waits this is the plain mean; NaN without any wait at all.
+
+    S is scipy's Kaplan–Meier estimate (``scipy.stats.ecdf``), a right-continuous step
+    function, so the integral is exact: S at each step's start times the step's length.
+    scipy.stats is imported only when a wait is censored (0.6 s once a process): without
+    censoring the estimate is the plain mean, computed as such."""
+    if not len(censored):
+        return _mean_or_nan(observed)
+    from scipy.stats import CensoredData, ecdf
+
+    survival = ecdf(CensoredData(uncensored=observed, right=censored)).sf
+    steps = np.unique(np.concatenate([[0.0], observed, censored]))
+    return float(np.sum(survival.evaluate(steps[:-1]) * np.diff(steps)))
+
+
+def peak_window_count(times: np.ndarray, width: float) -> int:
+    """The most of ``times`` in any window [t, t + width): the busiest window starts at one
+    of the times, so it is the largest count of times from each sorted time on (0 if none)."""
+    if not len(times):
+        return 0
+    ordered = np.sort(times)
+    ends = np.searchsorted(ordered, ordered + width, side="left")
+    return int((ends - np.arange(len(ordered))).max())
