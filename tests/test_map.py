@@ -1,5 +1,6 @@
-"""The run's map: written with a geography and not without; colours that follow the
-incidents per 100 km, circle areas proportional to personnel, the aspect of the latitude."""
+"""The run's map: written with a geography and not without; each panel's colours follow
+the incidents per 100 km of its own period, circle areas proportional to personnel and to
+Syrian-side activity, the aspect of the latitude."""
 
 from __future__ import annotations
 
@@ -15,15 +16,18 @@ from click.testing import CliRunner
 import sim
 from sim.analysis import figures
 from sim.analysis.map import (
+    AREA_PER_EVENT,
     AREA_PER_PERSON,
     aspect_for,
     map_figure,
     panels,
+    periods,
     sector_rates,
     short_name,
 )
 from sim.cli import main
 from sim.config.geography_checks import sector_lengths
+from sim.experiment.results import RunResults
 
 ROOT = Path(__file__).resolve().parents[1]
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -79,6 +83,8 @@ threats:
        modulated: false}
     - {name: south_p, sector: south, actor: actor, kind: poisson, rate_per_day: 0.1,
        modulated: false}
+    - {name: hol_p, place: al_hol, actor: actor, kind: poisson, rate_per_day: 0.1,
+       modulated: false}
   modulation:
     local_presence: {enabled: false}
 """)
@@ -87,7 +93,8 @@ threats:
 def scenario(**rates: float):
     data = copy.deepcopy(SCENARIO)
     for process in data["threats"]["processes"]:
-        process["rate_per_day"] = rates.get(process["sector"], process["rate_per_day"])
+        where = process.get("sector", process.get("place"))
+        process["rate_per_day"] = rates.get(where, process["rate_per_day"])
     return sim.RawScenario.from_mapping(data).validate()
 
 
@@ -117,6 +124,37 @@ def sites_of(ax):
     return found
 
 
+def activity_of(ax):
+    (found,) = [c for c in ax.collections if c.get_gid() == "activity"]
+    return found
+
+
+def by_hand(frame, key: str, names, spans, replications: int, horizon: float) -> np.ndarray:
+    """Events a year of each name in each span, counted with pandas."""
+    rows = []
+    for start, end in spans:
+        inside = (frame["day"] >= start) & ((frame["day"] < end) | (end >= horizon))
+        counts = frame[inside].groupby(key, observed=True).size()
+        rows.append([counts.get(name, 0) / replications / ((end - start) / 365.25)
+                     for name in names])  # fmt: skip
+    return np.array(rows)
+
+
+class Without(RunResults):
+    """A run whose incidents from day ``start`` to ``end`` never happened."""
+
+    def __init__(self, run_dir, start: float, end: float) -> None:
+        super().__init__(run_dir)
+        self.span = (start, end)
+
+    def table(self, name: str):
+        frame = super().table(name)
+        if name != "incidents":
+            return frame
+        start, end = self.span
+        return frame[(frame["day"] < start) | (frame["day"] >= end)].reset_index(drop=True)
+
+
 def test_the_map_is_written_with_a_geography_and_not_without(located, tmp_path_factory):
     written = figures.run_figures(located)
     assert [p.name for p in written] == ["personnel.png", "incidents.png", "map.png"]
@@ -138,24 +176,71 @@ def test_rates_are_incidents_per_100_km_per_year_by_hand(located):
         counts.get(sector.name, 0) / 4 / (length / 100) / years
         for sector, length in zip(s.border.sectors, sector_lengths(s), strict=True)
     ]
-    np.testing.assert_allclose(sector_rates(results), expected, rtol=1e-12)
+    (whole,) = sector_rates(results)
+    np.testing.assert_allclose(whole, expected, rtol=1e-12)
     # the model's KPIs say the same, replication by replication
     kpis = [results.kpis[f"incidents_per_100km_year_{x.name}"].mean() for x in s.border.sectors]
-    np.testing.assert_allclose(sector_rates(results), kpis, rtol=1e-12)
+    np.testing.assert_allclose(whole, kpis, rtol=1e-12)
+    # and period by period: the incidents from each panel's date to the next one's
+    spans = periods(panels(results), s.horizon_days)
+    names = [x.name for x in s.border.sectors]
+    counted = by_hand(results.incidents, "sector", names, spans, 4, s.horizon_days)
+    np.testing.assert_allclose(
+        sector_rates(results, spans), counted / (np.array(sector_lengths(s)) / 100), rtol=1e-12
+    )
+    # the periods tile the run: the rates weighted by their spans give the whole run's
+    lengths = np.array([end - start for start, end in spans])
+    np.testing.assert_allclose(lengths @ sector_rates(results, spans) / lengths.sum(), whole)
 
 
-def test_sector_colours_follow_the_rates(located, drawn):
-    rates = sector_rates(sim.load_results(located))
-    assert len(set(rates)) == 3, "the test needs three different rates"
-    for ax in drawn.axes[:3]:
+def test_each_panel_is_coloured_by_its_own_period(located, drawn):
+    results = sim.load_results(located)
+    spans = periods(panels(results), results.scenario.horizon_days)
+    assert [start for start, _ in spans] == [p.day for p in panels(results)]
+    assert spans[-1][1] == results.scenario.horizon_days
+    rates = sector_rates(results, spans)
+    assert len({tuple(r) for r in rates}) == 3, "the test needs three different periods"
+    for ax, expected in zip(drawn.axes[:3], rates, strict=True):
         lines = sectors_of(ax)
-        np.testing.assert_allclose(lines.get_array(), rates)
+        np.testing.assert_allclose(lines.get_array(), expected)
         r, g, b, _ = lines.to_rgba(lines.get_array()).T
         luminance = 0.2126 * r + 0.7152 * g + 0.0722 * b
         # a sequential map, light to dark: the higher the rate, the darker the sector
-        assert list(np.argsort(rates)) == list(np.argsort(-luminance))
+        assert list(np.argsort(expected)) == list(np.argsort(-luminance))
+        assert ax.get_title().splitlines()[-1].startswith("incidents and activity ")
+    # one scale for every panel, up to the highest rate of any period
+    assert sectors_of(drawn.axes[1]).norm.vmax == pytest.approx(rates.max())
     bar = drawn.axes[-1]
-    assert "per 100 km per year" in bar.get_ylabel()
+    assert "per 100 km per year" in bar.get_ylabel() and "period" in bar.get_ylabel()
+
+
+def test_a_panel_changes_colour_when_only_its_period_changes(located, drawn):
+    results = sim.load_results(located)
+    spans = periods(panels(results), results.scenario.horizon_days)
+    quieter = map_figure(Without(located, *spans[1]))  # the middle period loses its incidents
+    for k in (0, 2):
+        np.testing.assert_array_equal(
+            sectors_of(quieter.axes[k]).get_array(), sectors_of(drawn.axes[k]).get_array()
+        )
+    before, after = sectors_of(drawn.axes[1]), sectors_of(quieter.axes[1])
+    assert (before.get_array() > 0).all()
+    np.testing.assert_array_equal(after.get_array(), 0.0)
+    assert not np.allclose(before.to_rgba(before.get_array()), after.to_rgba(after.get_array()))
+
+
+def test_activity_circles_have_areas_proportional_to_events_a_year(located, drawn):
+    results = sim.load_results(located)
+    s = results.scenario
+    spans = periods(panels(results), s.horizon_days)
+    assert len(results.activity) > 0 and set(results.activity["place"]) == {"al_hol"}
+    events = by_hand(results.activity, "place", ["al_hol"], spans, 4, s.horizon_days)
+    for ax, expected in zip(drawn.axes[:3], events, strict=True):
+        circles = activity_of(ax)
+        np.testing.assert_allclose(circles.get_sizes() / AREA_PER_EVENT, expected)
+        np.testing.assert_allclose(circles.get_offsets(), [[41.15, 36.38]])  # al-Hol
+        assert f"al-Hol camp {expected[0]:.0f}/yr" in {t.get_text() for t in ax.texts}
+    key = {t.get_text() for t in drawn.legends[0].get_texts()}
+    assert "activity in Syria, 10 events a year" in key and "100 events a year" in key
 
 
 def test_circle_areas_are_proportional_to_mean_personnel(located, drawn):
@@ -202,27 +287,36 @@ def test_axes_in_degrees_with_the_aspect_of_the_middle_latitude(drawn):
         assert ratio == pytest.approx((high - low) * ax.get_aspect() / (x1 - x0), rel=1e-6)
     assert "latitude" in panels_[0].get_ylabel()
     texts = {t.get_text() for t in panels_[0].texts}
-    assert {"al-Hol camp", "deir ez zor", "Western 600", "east 200", "camp 300"} <= texts
-    assert any(t.startswith("middle\n") for t in texts)  # sector labels, first panel only
-    assert not any(t.get_text().startswith("middle\n") for t in panels_[1].texts)
+    assert {"deir ez zor", "Western 600", "east 200", "camp 300"} <= texts
+    assert any(t.startswith("Middle\n") for t in texts)  # sector names, first panel only
+    assert not any(t.get_text().startswith("Middle\n") for t in panels_[1].texts)
 
 
-def test_no_incidents_and_one_replication_still_draw(tmp_path_factory):
-    quiet = run(tmp_path_factory, "quiet", 1, scenario(north=0.0, middle=0.0, south=0.0))
+def test_no_incidents_no_activity_and_one_replication_still_draw(tmp_path_factory):
+    silent = scenario(north=0.0, middle=0.0, south=0.0, al_hol=0.0)
+    quiet = run(tmp_path_factory, "quiet", 1, silent)
     results = sim.load_results(quiet)
-    assert len(results.incidents) == 0
+    assert len(results.incidents) == 0 and len(results.activity) == 0
     fig = map_figure(results)
-    np.testing.assert_array_equal(sectors_of(fig.axes[0]).get_array(), 0.0)
+    for ax in fig.axes[:3]:
+        np.testing.assert_array_equal(sectors_of(ax).get_array(), 0.0)
+        np.testing.assert_array_equal(activity_of(ax).get_sizes(), 0.0)
     assert "1 replication)" in fig.get_suptitle()
     assert figures.figure_bytes(fig)[:8] == PNG_MAGIC
 
 
-def test_without_phases_the_panels_are_start_middle_and_end(tmp_path_factory):
+def test_without_phases_the_panels_split_the_run_into_thirds(tmp_path_factory):
     data = copy.deepcopy(SCENARIO)
     data["forces"]["phases"] = []
     still = run(tmp_path_factory, "still", 1, sim.RawScenario.from_mapping(data).validate())
-    shown = panels(sim.load_results(still))
-    assert [(p.title, p.day) for p in shown] == [("start", 0), ("middle", 182.5), ("end", 365)]
+    results = sim.load_results(still)
+    shown = panels(results)
+    assert [(p.title, p.day) for p in shown] == [("start", 0), ("", 365 / 3), ("", 730 / 3)]
+    spans = periods(shown, 365.0)
+    assert [end - start for start, end in spans] == pytest.approx([365 / 3] * 3)
+    titles = [ax.get_title() for ax in map_figure(results).axes[:3]]
+    assert titles[1].startswith("2 May 2025\n")  # a date, without a name
+    assert titles[2].endswith("incidents and activity 1 Sep 2025 – 1 Jan 2026")
 
 
 def test_the_aspect_stays_finite_near_a_pole():

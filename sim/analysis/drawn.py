@@ -25,6 +25,8 @@ COLUMNS = {
     "daily": ["replication", "date", "sector", "incidents"],
     "policy": ["date", "action"],
     "phases": ["replication", "phase", "start_day", "complete_day"],
+    "incidents": ["replication", "sector", "day"],  # the map's rates, period by period
+    "activity": ["replication", "place", "day"],
 }
 
 

@@ -1,9 +1,12 @@
 """The figures every run writes: personnel by site, and incidents by sector, over dates
 (and, with a geography, the map of ``sim.analysis.map``).
 
-Lines are means across replications with shaded 95% confidence bands; phase starts and
-repositioning triggers are marked; axes carry units; titles name the scenario and the
-number of replications.
+Lines are means across replications. A 95% confidence band is drawn only where it is wider
+than its line can show (a drawdown is nearly deterministic), never for one replication, and
+a title promises only the bands drawn. Incidents are small multiples, one panel per sector
+on shared axes, in the scenario's colour (``palette``). Dates are ticked for the horizon
+and the width drawn (``format_dates``); phase starts and repositioning triggers are marked;
+axes carry units; titles name the scenario and the number of replications.
 
 The figures are plain ``matplotlib.figure.Figure`` objects with an Agg canvas, outside
 pyplot: importing this module never changes the backend (a notebook keeps its inline
@@ -20,44 +23,66 @@ from __future__ import annotations
 
 import io
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import matplotlib.dates as mdates
 import numpy as np
+import pyarrow.compute as pc
+from dateutil import rrule
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from sim.analysis.bands import Band, as_numpy, factorize
 from sim.analysis.drawn import COLUMNS, Drawn, column, new_figure, replications
 from sim.analysis.forces import site_totals
 from sim.analysis.map import map_figure
+from sim.analysis.palette import scenario_color, sector_label
 from sim.experiment.results import RunResults
 from sim.experiment.store import atomic_write_bytes
 
 DPI = 110
+PHASE_NAME_INCHES = 0.55  # room a phase's name takes beside its line
+INCHES_PER_TICK = 0.8  # a concise date label is four characters: room to spare
+TRIGGER = "repositioning trigger (any replication)"
 
 
-def mark_phases(ax, run: RunResults) -> None:
-    """Dashed lines at the phase start dates of ``run``'s scenario."""
-    for phase in run.scenario.forces.phases:
+def mark_phases(ax, run: RunResults, *, names: bool = True) -> None:
+    """Dashed lines at the phase start dates of ``run``'s scenario (the first in the key),
+    named on the axes unless not ``names`` (small multiples name them once); a name too
+    close to the one before it on the page goes a line lower."""
+    inches = ax.get_position().width * ax.figure.get_figwidth() / max(run.scenario.horizon_days, 1)
+    row, last = 0, None
+    for k, phase in enumerate(run.scenario.forces.phases):
         when = np.datetime64(str(phase.start_date))
-        ax.axvline(when, color="0.3", linestyle="--", linewidth=0.8)
+        ax.axvline(when, color="0.3", linestyle="--", linewidth=0.8, label="_phase" if k else
+                   "phase start")  # fmt: skip
+        if not names:
+            continue
+        near = last is not None and (phase.start_date - last).days * inches < PHASE_NAME_INCHES
+        row = row + 1 if near else 0
+        last = phase.start_date
         ax.annotate(
             phase.name.replace("_", " "),
             (when, 1.0),
             xycoords=("data", "axes fraction"),
-            xytext=(3, -12),
+            xytext=(3, -12 - 10 * row),
             textcoords="offset points",
             fontsize=8,
             color="0.3",
         )
 
 
-def mark_triggers(ax, run: RunResults) -> None:
-    """Triangles at the dates repositioning rules triggered (in any replication)."""
+def trigger_dates(run: RunResults) -> np.ndarray:
+    """The dates repositioning rules held the drawdown (in any replication)."""
     action, actions = factorize(column(run, "policy", "action"))
-    when = as_numpy(column(run, "policy", "date"))[
+    return as_numpy(column(run, "policy", "date"))[
         np.isin(action, np.flatnonzero(actions == "hold"))
     ]
+
+
+def mark_triggers(ax, when: np.ndarray) -> None:
+    """Triangles on the time axis at the dates ``when`` (``trigger_dates``)."""
     if len(when):
         ax.plot(
             when,
@@ -66,16 +91,47 @@ def mark_triggers(ax, run: RunResults) -> None:
             marker="v",
             color="crimson",
             alpha=0.5,
-            label="repositioning trigger (any replication)",
+            label=TRIGGER,
         )
 
 
-def format_dates(ax, months: tuple[int, ...] = (1, 4, 7, 10)) -> None:
-    ax.xaxis.set_major_locator(mdates.MonthLocator(bymonth=months))
-    ax.xaxis.set_major_formatter(mdates.DateFormatter("%b %Y"))
-    for label in ax.get_xticklabels():
-        label.set_rotation(30)
-        label.set_horizontalalignment("right")
+def format_dates(ax) -> None:
+    """Dates on the x axis, ticked for the span and the width drawn: months over a year,
+    quarters or half-years over a few, years or decades beyond (about one tick per
+    ``INCHES_PER_TICK``), each labelled once concisely ("2026", then "Apr", "Jul")."""
+    width = ax.get_position().width * ax.figure.get_figwidth()
+    most = max(5, round(width / INCHES_PER_TICK))
+    # years while there are enough of them, else months: at most half-years, so they fit
+    locator = mdates.AutoDateLocator(minticks=max(2, (most - 1) // 2 - 1), maxticks=most)
+    locator.intervald[rrule.YEARLY] = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000]
+    locator.intervald[rrule.MONTHLY] = [1, 2, 3, 6]  # quarters and half-years, not thirds
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+
+
+VISIBLE_HEIGHT = 0.015
+"""Of the axis' span: a band narrower than this hides under its 1.4-point line."""
+VISIBLE_LENGTH = 0.01
+"""Of the points drawn: a band wide on fewer (a few days of transit) is a sliver."""
+
+
+def band_shows(low: np.ndarray, high: np.ndarray, span: float) -> bool:
+    """Whether the band from ``low`` to ``high`` is wide enough to see on an axis spanning
+    ``span``: wider than ``VISIBLE_HEIGHT`` of it over ``VISIBLE_LENGTH`` of the points."""
+    wide = np.nan_to_num(np.asarray(high, float) - np.asarray(low, float)) > VISIBLE_HEIGHT * span
+    return wide.size > 0 and wide.mean() >= VISIBLE_LENGTH
+
+
+def band_note(n: int, shown: list[bool]) -> str:
+    """What a title may promise of ``n`` replications whose bands were ``shown`` or not: no
+    interval of one replication, and none that no line shows."""
+    if n < 2:
+        return f"{n} replication{'s' * (n != 1)}"
+    if not any(shown):
+        return f"mean of {n} replications; the 95% band is narrower than the lines"
+    if all(shown):
+        return f"mean and 95% CI, {n} replications"
+    return f"mean and 95% CI, {n} replications; bands narrower than their line not drawn"
 
 
 def figure_bytes(fig: Figure, kind: str = "png") -> bytes:
@@ -95,11 +151,26 @@ def save_figure(fig: Figure, path: Path) -> Path:
     return path
 
 
-def _band(ax, x, mean, low, high, *, alpha: float = 0.2, color=None, **line) -> None:
-    """One mean line and its shaded band: two calls whatever the number of points."""
-    drawn = ax.plot(x, mean, color=color, **line)[0]
-    step = {"step": "post"} if line.get("drawstyle") == "steps-post" else {}
-    ax.fill_between(x, low, high, color=drawn.get_color(), alpha=alpha, **step)
+def draw_series(
+    ax, x, mean, low, high, *, span: float, n: int, step: bool = False, alpha: float = 0.2,
+    band: str = "", **line,
+) -> bool:  # fmt: skip
+    """A mean line, and its band where ``band_shows`` it on an axis spanning ``span`` (never
+    of one replication); return whether the band was drawn. ``band`` labels it."""
+    drawn = ax.plot(x, mean, drawstyle="steps-post" if step else "default", **line)[0]
+    shows = n > 1 and band_shows(low, high, span)
+    if shows:
+        ax.fill_between(
+            x, low, high, color=drawn.get_color(), alpha=alpha, linewidth=0,
+            step="post" if step else None, label=band or "_band",
+        )  # fmt: skip
+    return shows
+
+
+def span_of(*arrays: np.ndarray) -> float:
+    """The height an axis needs for ``arrays`` and zero."""
+    values = np.concatenate([np.ravel(a) for a in arrays] + [[0.0]])
+    return float(np.nanmax(values) - np.nanmin(values))
 
 
 def _days_since(start: np.datetime64, days: np.ndarray) -> np.ndarray:
@@ -139,28 +210,35 @@ def site_bands(run: RunResults) -> tuple[np.ndarray, np.ndarray, Band]:
 
 
 def personnel_figure(run: RunResults) -> Figure:
+    """Personnel at each site and in Iraq over dates, with the threshold, phase starts and
+    repositioning triggers; bands only where they show (``draw_series``)."""
     labels = {site.name: site.label or site.name for site in run.scenario.forces.sites}
     labels["in_transit"] = "in transit"
     sites, dates, band = site_bands(run)
     mean, low, high = band.interval()
+    when, in_iraq = in_iraq_band(run)
+    total = in_iraq.interval()
+    threshold = run.scenario.forces.in_iraq_threshold_personnel
+    span = span_of(high, total[2], [threshold])
+    n = replications(run, "posture")  # what is plotted, even of an unfinished run
     fig = new_figure()
     ax = fig.add_subplot()
-    for i, site in enumerate(sites):
-        _band(ax, dates, mean[i], low[i], high[i], label=labels.get(site, site), linewidth=1.4)
-    when, in_iraq = in_iraq_band(run)
-    mean, low, high = in_iraq.interval()
-    _band(
-        ax, when, mean, low, high, color="black", alpha=0.15, linewidth=2.2, label="total in Iraq"
-    )
-    threshold = run.scenario.forces.in_iraq_threshold_personnel
-    ax.axhline(threshold, color="black", linestyle=":", linewidth=0.8)
+    shown = [
+        draw_series(ax, dates, *bands, span=span, n=n, label=labels.get(site, site), linewidth=1.4)
+        for site, *bands in zip(sites, mean, low, high, strict=True)
+    ]
+    shown.append(
+        draw_series(ax, when, *total, span=span, n=n, color="black", alpha=0.15, linewidth=2.2,
+                    label="total in Iraq")
+    )  # fmt: skip
+    ax.axhline(threshold, color="black", linestyle=":", linewidth=0.8,
+               label=f"threshold ({threshold:,.0f} in Iraq)")  # fmt: skip
     mark_phases(ax, run)
-    mark_triggers(ax, run)
+    mark_triggers(ax, trigger_dates(run))
     format_dates(ax)
     ax.set_ylabel("personnel")
     ax.set_xlabel("date")
-    n = replications(run, "posture")  # what is plotted, even of an unfinished run
-    ax.set_title(f"{run.name}: coalition personnel by site (mean and 95% CI, {n} replications)")
+    ax.set_title(f"{run.name}: coalition personnel by site\n{band_note(n, shown)}", fontsize=11)
     fig.legend(fontsize=8, ncols=4, loc="outside lower center")
     return fig
 
@@ -204,31 +282,107 @@ def incidents_by_period(run: RunResults, freq: str = "MS") -> tuple[np.ndarray, 
     return sectors, periods, Band.of(totals, present)
 
 
-def incidents_figure(run: RunResults, freq: str = "MS") -> Figure:
+DAYS_PER_MONTH = 365.25 / 12
+PERIOD_DAYS = {"MS": DAYS_PER_MONTH, "QS": 3 * DAYS_PER_MONTH, "YS": 365.25}
+MAX_STEPS = 60
+"""Periods in a run's incidents panel: months up to five years, then quarters, then years."""
+
+
+def period_for(horizon_days: float, steps: int) -> str:
+    """The finest of month, quarter and year that cuts ``horizon_days`` into at most
+    ``steps`` periods: a step narrower than the eye can follow is noise."""
+    return next((f for f, days in PERIOD_DAYS.items() if horizon_days / days <= steps), "YS")
+
+
+@dataclass(frozen=True)
+class PerMonth:
+    """Each sector's incidents per month in each period (mean, and the 95% interval of the
+    mean over replications), drawn as steps: ``edges`` are the period starts and where the
+    record ends, and each series repeats its last value there to close the last step."""
+
+    sectors: np.ndarray
+    edges: np.ndarray
+    mean: np.ndarray
+    low: np.ndarray
+    high: np.ndarray
+    n: int
+    unit: str  # "incidents per month", with the period averaged over when not a month
+
+
+def incidents_per_month(run: RunResults, freq: str) -> PerMonth:
+    """``incidents_by_period`` per month recorded: a period the horizon cuts short (or a
+    quarter) is divided by the months it holds, so every step reads in one unit."""
     sectors, periods, band = incidents_by_period(run, freq)
-    mean, low, high = band.interval()
+    dates = as_numpy(pc.drop_null(pc.unique(column(run, "daily", "date"))))
+    recorded = np.bincount(
+        np.searchsorted(periods, period_starts(dates, freq)), minlength=len(periods)
+    )
+    months = np.maximum(recorded, 1) * run.scenario.clock.record_interval_days / DAYS_PER_MONTH
+    end = dates.max().astype("datetime64[D]") if len(dates) else np.datetime64("NaT", "D")
+    edges = np.append(periods, max(end, periods[-1])) if len(periods) else periods
+    closed = [np.append(x / months, (x / months)[:, -1:], axis=1) for x in band.interval()]
+    mean, low, high = (x if len(periods) else np.empty((len(sectors), 0)) for x in closed)
+    name = PERIODS.get(freq[:1].upper(), freq)
+    unit = "incidents per month" + ("" if name == "month" else f" (mean of each {name})")
+    return PerMonth(sectors, edges, mean, low.clip(min=0), high, replications(run, "daily"), unit)
+
+
+def scenario_order(run: RunResults, sectors: np.ndarray) -> list[int]:
+    """Indices of ``sectors`` in the scenario's order (north to south), any other after."""
+    listed = [sector.name for sector in run.scenario.border.sectors]
+    rank = {name: k for k, name in enumerate(listed)}
+    return sorted(range(len(sectors)), key=lambda i: (rank.get(str(sectors[i]), len(rank)), i))
+
+
+def small_multiples(fig: Figure, count: int, ncols: int = 3) -> tuple[list[Axes], Axes | None]:
+    """``count`` panels sharing both axes, ``ncols`` a row, dates under every panel with no
+    panel below it; and the grid's first spare cell (blank, for the key), if any."""
+    ncols = max(1, min(ncols, count))
+    grid = fig.subplots(-(-count // ncols), ncols, sharex=True, sharey=True, squeeze=False)
+    cells = list(grid.ravel())
+    for k, ax in enumerate(cells[:count]):
+        if k + ncols >= count:
+            ax.xaxis.set_tick_params(labelbottom=True)
+    for ax in cells[count:]:
+        ax.set_axis_off()
+    return cells[:count], (cells[count] if len(cells) > count else None)
+
+
+def panel_legend(fig: Figure, panel: Axes, spare: Axes | None) -> None:
+    """The key of small multiples, from ``panel``: in the grid's spare cell where it covers
+    nothing, else under the panels."""
+    handles, labels = panel.get_legend_handles_labels()
+    if spare is not None:
+        spare.legend(handles, labels, loc="center", frameon=False, fontsize=8.5)
+    else:
+        fig.legend(handles, labels, loc="outside lower center", ncols=min(4, len(labels)),
+                   fontsize=8, frameon=False)  # fmt: skip
+
+
+def incidents_figure(run: RunResults, freq: str | None = None) -> Figure:
+    """One panel per sector, north to south, sharing both axes: incidents per month (per
+    ``freq``, else by ``period_for`` the horizon) in the scenario's colour with the band of
+    its mean, phase starts and triggers. Five sectors' bands overlaid hide each other."""
+    rates = incidents_per_month(run, freq or period_for(run.scenario.horizon_days, MAX_STEPS))
     fig = new_figure()
-    ax = fig.add_subplot()
-    for i, sector in enumerate(sectors):
-        seen = band.n[i] > 0  # the periods this sector has records for
-        _band(
-            ax,
-            periods[seen],
-            mean[i][seen],
-            low[i][seen].clip(min=0),
-            high[i][seen],
-            label=sector,
-            linewidth=1.4,
-            drawstyle="steps-post",
-        )
-    mark_phases(ax, run)
-    mark_triggers(ax, run)
-    format_dates(ax)
-    ax.set_ylabel(f"incidents per {PERIODS.get(freq[:1].upper(), freq)}")
-    ax.set_xlabel("date")
-    n = replications(run, "daily")
-    ax.set_title(f"{run.name}: border incidents by sector (mean and 95% CI, {n} replications)")
-    fig.legend(fontsize=8, ncols=6, loc="outside lower center")
+    panels, spare = small_multiples(fig, len(rates.sectors))
+    span, triggers, n = span_of(rates.high), trigger_dates(run), rates.n
+    shown = []
+    for k, (ax, i) in enumerate(zip(panels, scenario_order(run, rates.sectors), strict=True)):
+        shown.append(
+            draw_series(
+                ax, rates.edges, rates.mean[i], rates.low[i], rates.high[i], span=span, n=n,
+                step=True, color=scenario_color(run.name), linewidth=1.3,
+                label=f"mean of {n} replication{'s' * (n != 1)}", band="95% CI of the mean",
+            )
+        )  # fmt: skip
+        mark_phases(ax, run, names=k == 0)
+        mark_triggers(ax, triggers)
+        format_dates(ax)
+        ax.set_title(sector_label(str(rates.sectors[i])), fontsize=10)
+    fig.supylabel(rates.unit, fontsize=10)
+    fig.suptitle(f"{run.name}: border incidents by sector\n{band_note(n, shown)}", fontsize=11)
+    panel_legend(fig, panels[0], spare)
     return fig
 
 

@@ -1,13 +1,18 @@
-"""The run's map: where the incidents fall along the border, and where the forces are.
+"""The run's map: where the incidents fall along the border, what happens on the Syrian
+side, and where the forces are.
 
 Small multiples, one panel per date (the start, and the day each of the first phases
-completes on average), each drawing the border polyline sector by sector coloured by the
-run's incidents per 100 km per year (one colour scale, the whole run's mean over
+completes on average; without two such days, dates that split the time left), each
+showing the forces of its date and the events of its own period, from its date to the next
+panel's (the last to the end of the run), so a panel's colours change with what happened
+while its posture held: the border polyline sector by sector coloured by the incidents per
+100 km per year of that period (one colour scale for all panels, the mean over
 replications), the sites as circles whose *area* is proportional to the mean personnel
-there on that date, and the Syrian points of interest. Axes are longitude and latitude in
-degrees with the aspect 1/cos(latitude) of the map's middle latitude, so a kilometre looks
-the same east–west as north–south (an equirectangular view: over 5° of latitude the scale
-drifts by under 6%, which is all a sketch map needs).
+there on that date, the Syrian points of interest, and the Syrian-side ``activity`` as
+circles of area proportional to its events a year at each place in that period. Axes are
+longitude and latitude in degrees with the aspect 1/cos(latitude) of the map's middle
+latitude, so a kilometre looks the same east–west as north–south (an equirectangular view:
+over 5° of latitude the scale drifts by under 6%, which is all a sketch map needs).
 
 Only matplotlib draws it: no tiles, no projection library. Labels are kept short and
 placed by a small greedy search that tries sixteen positions around each point and keeps
@@ -35,6 +40,7 @@ from matplotlib.lines import Line2D
 from sim.analysis.bands import Band, as_numpy, factorize
 from sim.analysis.drawn import COLUMNS, column, new_figure, replications
 from sim.analysis.forces import site_totals
+from sim.analysis.palette import sector_label
 from sim.clock import to_dates
 from sim.config.geography_checks import border_line, sector_lengths, sector_span
 from sim.config.schema import Scenario
@@ -50,6 +56,11 @@ MAX_PHASE_PANELS = 2  # the start, then after Phase 1 and after Phase 2
 PAD_DEGREES = 0.6
 MAX_LATITUDE = 80.0
 COUNTRY_COLOURS = {"iraq": "tab:blue", "syria": "tab:green"}
+AREA_PER_EVENT = 4.0
+"""Circle area in pt² per Syrian-side event a year: 100 a year draw 400 pt² (23 pt across)."""
+EVENT_KEY = (10, 50, 100)
+ACTIVITY_COLOUR = "#6a3d9a"  # no site's, no rate's
+ACTIVITY_ALPHA = 0.35
 FONT = 7.5
 # YlOrRd without its palest quarter: a low rate must still show against the white map
 RATE_COLOURS = ListedColormap(colormaps["YlOrRd"](np.linspace(0.25, 1.0, 256)), "rates")
@@ -105,7 +116,8 @@ def _mean_days(run: RunResults, key: str) -> dict[str, float]:
 
 def panels(run: RunResults) -> list[Panel]:
     """The start, then the mean day each of the first phases completes (or starts, if it
-    never completes); start, middle and end when there are fewer than two such dates."""
+    never completes); with fewer than two such dates, dates that cut the time left after
+    the last into equal parts, so every panel has a period of its own (``periods``)."""
     s = run.scenario
     found = [Panel("start", 0.0)]
     complete, started = _mean_days(run, "complete_day"), _mean_days(run, "start_day")
@@ -115,28 +127,49 @@ def panels(run: RunResults) -> list[Panel]:
             found.append(Panel(f"after {title}", complete[phase.name], after=True))
         elif phase.name in started:
             found.append(Panel(f"{title} starts", started[phase.name]))
-    horizon = s.horizon_days
-    if len(found) == 1:
-        found.append(Panel("middle", horizon / 2))
-    if len(found) == 2:
-        found.append(Panel("end", horizon))
-    return found
+    last, parts = found[-1].day, MAX_PHASE_PANELS + 2 - len(found)
+    fill = [Panel("", last + (s.horizon_days - last) * k / parts) for k in range(1, parts)]
+    return found + fill
 
 
-def sector_rates(run: RunResults) -> np.ndarray:
-    """Incidents per 100 km per year of each sector (in the scenario's order), the mean over
-    replications of the whole run: count ÷ (length / 100 km) ÷ (horizon / 365.25 days)."""
+def periods(shown: list[Panel], horizon: float) -> list[tuple[float, float]]:
+    """The days each panel's incidents and activity are counted over: from its date to the
+    next panel's, the last to the horizon (the forces a panel shows hold over it)."""
+    days = [p.day for p in shown]
+    return list(zip(days, [*days[1:], horizon], strict=True))
+
+
+def per_year(
+    run: RunResults, table: str, key: str, names: Sequence[str], spans: Sequence[tuple]
+) -> np.ndarray:
+    """Events of ``table`` a year at each of ``names`` (its ``key`` column) over each span
+    of days ``(start, end)`` (through the horizon for a span that ends there), the mean over
+    replications: count ÷ replications ÷ ((end − start) / 365.25 days). One row a span."""
+    if table not in run.tables:
+        return np.zeros((len(spans), len(names)))
+    where, found = factorize(column(run, table, key))
+    day = as_numpy(column(run, table, "day")).astype(float)
+    at = {name: k for k, name in enumerate(found.tolist())}
+    index = np.array([at.get(name, -1) for name in names], dtype=np.int64)
+    n = max(replications(run, "daily"), 1)
+    rows = []
+    for start, end in spans:
+        keep = (where >= 0) & (day >= start) & ((day < end) | (end >= run.scenario.horizon_days))
+        totals = np.append(np.bincount(where[keep], minlength=len(found)), 0)  # [-1]: none
+        years = max(end - start, JUST_AFTER) / DAYS_PER_YEAR
+        rows.append(totals[index] / n / years)
+    return np.array(rows, dtype=float).reshape(len(spans), len(names))
+
+
+def sector_rates(run: RunResults, spans: Sequence[tuple] | None = None) -> np.ndarray:
+    """Incidents per 100 km per year of each sector (columns, in the scenario's order) over
+    each span of days (rows; the whole run by default), the mean over replications:
+    count ÷ (length / 100 km) ÷ (span / 365.25 days)."""
     s = run.scenario
     names = [sector.name for sector in s.border.sectors]
-    sector, found = factorize(column(run, "daily", "sector"))
-    incidents = as_numpy(column(run, "daily", "incidents")).astype(float)
-    keep = sector >= 0
-    totals = np.bincount(sector[keep], incidents[keep], len(found))
-    by_name = dict(zip(found.tolist(), totals, strict=True))
-    count = np.array([by_name.get(name, 0.0) for name in names])
-    n = max(replications(run, "daily"), 1)
+    spans = [(0.0, s.horizon_days)] if spans is None else spans
     lengths = np.array(sector_lengths(s))
-    return count / n / (lengths / 100.0) / (s.horizon_days / DAYS_PER_YEAR)
+    return per_year(run, "incidents", "sector", names, spans) / (lengths / 100.0)
 
 
 def site_personnel(run: RunResults, days: Sequence[float]) -> dict[str, np.ndarray]:
@@ -234,24 +267,28 @@ class Geometry:
     line: Polyline
     sections: list[Polyline]
     names: list[str]
-    rates: np.ndarray
     sites: list  # located sites in Iraq and Syria, in the scenario's order
-    places: list  # points of interest in Syria
+    places: list  # points of interest in Syria, and any other place of activity
     starts: list[float]  # where each sector starts, km from the northern end
+    active: list  # the places of activity processes
 
     @classmethod
-    def of(cls, s: Scenario, rates: np.ndarray) -> Geometry:
+    def of(cls, s: Scenario) -> Geometry:
         line = border_line(s)
         assert line is not None
         spans = [sector_span(sector, line.length_km) for sector in s.border.sectors]
+        named = {p.name: p for p in (*s.geography.border, *s.geography.places)}
+        active = [named[name] for name in dict.fromkeys(p.place for p in s.threats.processes)
+                  if name in named]  # fmt: skip
+        syrian = [p for p in s.geography.places if p.country == "syria"]
         return cls(
             line,
             [line.section(a, min(b, line.length_km)) for a, b in spans],
-            [short_name(sector.name, sector.label) for sector in s.border.sectors],
-            rates,
+            [sector_label(sector.name) for sector in s.border.sectors],
             [x for x in s.forces.sites if x.lat is not None and x.country in COUNTRY_COLOURS],
-            [p for p in s.geography.places if p.country == "syria"],
+            syrian + [p for p in active if p not in syrian],
             [a for a, _ in spans],
+            active,
         )
 
     def extent(self) -> tuple[float, float, float, float]:
@@ -266,13 +303,13 @@ class Geometry:
         )
 
 
-def _draw_border(ax, g: Geometry, norm: Normalize) -> None:
+def _draw_border(ax, g: Geometry, rates: np.ndarray, norm: Normalize) -> None:
     """The border under a grey casing, each sector one path coloured by its rate; small
     ticks where sectors meet."""
     paths = [np.column_stack([x.lon, x.lat]) for x in g.sections]
     ax.plot(g.line.lon, g.line.lat, color="0.35", linewidth=6.5, solid_capstyle="butt", zorder=2)
     lines = LineCollection(paths, cmap=RATE_COLOURS, norm=norm, linewidths=4.5, zorder=3)
-    lines.set_array(g.rates)
+    lines.set_array(rates)
     lines.set_capstyle("butt")
     lines.set_gid("sectors")
     ax.add_collection(lines)
@@ -300,25 +337,48 @@ def _draw_sites(ax, labels: Labels, g: Geometry, personnel: dict[str, float]) ->
         labels.add(x, y, f"{name} {count:,.0f}", radius)
 
 
-def _draw_places(ax, labels: Labels, g: Geometry) -> None:
-    """Syrian points of interest: small diamonds, italic labels, preferably to the west."""
+def _draw_activity(ax, labels: Labels, g: Geometry, events: np.ndarray) -> dict[str, float]:
+    """Syrian-side activity: a circle of area ∝ events a year at each of its places, under
+    the place's mark; return the places' label radii in points (at least a diamond's)."""
+    lon, lat = np.array([p.lon for p in g.active]), np.array([p.lat for p in g.active])
+    dots = ax.scatter(
+        lon, lat, s=events * AREA_PER_EVENT, color=ACTIVITY_COLOUR, alpha=ACTIVITY_ALPHA,
+        edgecolors=ACTIVITY_COLOUR, linewidths=0.8, zorder=5.5,
+    )  # fmt: skip
+    dots.set_gid("activity")
+    radii = np.maximum(2.5, np.sqrt(events * AREA_PER_EVENT) / 2)
+    for x, y, radius in zip(lon, lat, radii, strict=True):
+        labels.block(float(x), float(y), float(radius))
+    return {p.name: radius for p, radius in zip(g.active, radii.tolist(), strict=True)}
+
+
+def _draw_places(
+    ax, labels: Labels, g: Geometry, events: dict[str, float], radii: dict[str, float]
+) -> None:
+    """Syrian points of interest: small diamonds, italic labels (with the events a year of
+    any activity there), preferably to the west."""
     lon, lat = [p.lon for p in g.places], [p.lat for p in g.places]
     ax.plot(lon, lat, linestyle="none", marker="D", markersize=3.5, color="0.15", zorder=6)
     for x, y in zip(lon, lat, strict=True):
         labels.block(x, y, 2.5)
     for place, x, y in zip(g.places, lon, lat, strict=True):
         text = short_name(place.name, place.label)
-        labels.add(x, y, text, 2.5, prefer=(-1, 0), style="italic", color="0.25")
+        if place.name in events:
+            text += f" {events[place.name]:.0f}/yr"
+        radius = radii.get(place.name, 2.5)
+        labels.add(x, y, text, radius, prefer=(-1, 0), style="italic", color="0.25")
 
 
-def _label_sectors(labels: Labels, g: Geometry) -> None:
-    """Each sector's name and rate at its midpoint, on the Iraqi (left-hand) side."""
-    for section, name, rate in zip(g.sections, g.names, g.rates, strict=True):
+def _label_sectors(labels: Labels, g: Geometry, rates: np.ndarray, names: bool) -> None:
+    """Each sector's rate (and its name, if ``names``) at its midpoint, on the Iraqi
+    (left-hand) side."""
+    for section, name, rate in zip(g.sections, g.names, rates, strict=True):
         km = section.length_km / 2
         (lat0, lat1), (lon0, lon1) = section.at(np.array([km - 5, km + 5]))
         x, y = section.at(km)[1], section.at(km)[0]
         dx, dy = (lon1 - lon0) * math.cos(math.radians(y)), lat1 - lat0
-        labels.add(float(x), float(y), f"{name}\n{rate:.1f}", 4.0, prefer=(-dy, dx),
+        text = f"{name}\n{rate:.1f}" if names else f"{rate:.1f}"
+        labels.add(float(x), float(y), text, 4.0, prefer=(-dy, dx),
                    fontweight="bold", color="0.1")  # fmt: skip
 
 
@@ -328,33 +388,47 @@ def _block_border(labels: Labels, g: Geometry, every_km: float = 8.0) -> None:
         labels.block(float(x), float(y), 3.5)
 
 
-def _legend(fig: Figure) -> None:
-    """The key under the panels: circle sizes, countries, places, sector joins."""
-    grey = {"color": "0.6", "alpha": 0.5, "markeredgecolor": "black", "linestyle": "none"}
-    sizes = [
-        Line2D([], [], marker="o", markersize=math.sqrt(n * AREA_PER_PERSON), **grey)
-        for n in SIZE_KEY
-    ]
-    kinds = [
-        Line2D([], [], marker="o", color=c, alpha=0.5, linestyle="none", markersize=8)
-        for c in COUNTRY_COLOURS.values()
-    ]
-    marks = [
-        Line2D([], [], marker="x", color="0.3", linestyle="none"),
-        Line2D([], [], marker="D", color="0.15", linestyle="none", markersize=3.5),
-        Line2D([], [], marker="o", color="black", linestyle="none", markersize=3.5),
-    ]
-    names = [f"{n:,} personnel" for n in SIZE_KEY]
-    names += ["site in Iraq", "site in Syria", "site emptied", "point of interest (Syria)"]
-    names += ["sector boundary"]
+def _key(marker: str, size: float, colour, **style) -> Line2D:
+    return Line2D([], [], marker=marker, markersize=size, color=colour, linestyle="none", **style)
+
+
+def _legend(fig: Figure, activity: bool) -> None:
+    """The key under the panels: forces on one row (circle sizes, countries, an emptied
+    site), the Syrian side and the border on the other (activity's circle sizes, if any,
+    places, sector joins)."""
+    edge = {"alpha": 0.5, "markeredgecolor": "black"}
+    forces = [(_key("o", math.sqrt(n * AREA_PER_PERSON), "0.6", **edge), f"{n:,} personnel")
+              for n in SIZE_KEY]  # fmt: skip
+    forces += [(_key("o", 8, c, alpha=0.5), f"site in {country.capitalize()}")
+               for country, c in COUNTRY_COLOURS.items()]  # fmt: skip
+    forces.append((_key("x", 6, "0.3"), "site emptied"))
+    ring = {"alpha": ACTIVITY_ALPHA, "markeredgecolor": ACTIVITY_COLOUR}
+    events = [(_key("o", math.sqrt(n * AREA_PER_EVENT), ACTIVITY_COLOUR, **ring),
+               f"{n} events a year") for n in EVENT_KEY] if activity else []  # fmt: skip
+    if events:
+        events[0] = (events[0][0], f"activity in Syria, {EVENT_KEY[0]} events a year")
+    border = [*events, (_key("D", 3.5, "0.15"), "point of interest (Syria)"),
+              (_key("o", 3.5, "black"), "sector boundary")]  # fmt: skip
+    border += [(_key("", 0, "none"), "")] * (len(forces) - len(border))
+    # a legend fills column by column: pairs make the two rows
+    entries = [entry for pair in zip(forces, border, strict=True) for entry in pair]
+    handles, names = zip(*entries, strict=True)
     fig.legend(
-        [*sizes, *kinds, *marks], names, loc="outside lower center", ncols=len(names),
-        fontsize=8, frameon=False, labelspacing=1.2, borderpad=0.8,
+        handles, names, loc="outside lower center", ncols=len(forces), fontsize=8,
+        frameon=False, labelspacing=1.2, borderpad=0.8,
     )  # fmt: skip
 
 
-def _title(panel: Panel, start, personnel: dict[str, float], s: Scenario) -> str:
-    date = to_dates(np.array([panel.day]), start)[0].astype("datetime64[D]").item()
+def _day(day: float, start) -> object:
+    return to_dates(np.array([day]), start)[0].astype("datetime64[D]").item()
+
+
+def _title(
+    panel: Panel, span: tuple, personnel: dict[str, float], s: Scenario, counted: str
+) -> str:
+    """The panel's date, the personnel it shows and the days ``counted`` are counted over."""
+    start = s.clock.start_date
+    date = f"{_day(panel.day, start):%-d %b %Y}"
     total = {"iraq": 0.0, "syria": 0.0}
     for site in s.forces.sites:
         if site.country in total:
@@ -362,7 +436,9 @@ def _title(panel: Panel, start, personnel: dict[str, float], s: Scenario) -> str
     moving = personnel.get("in_transit", 0.0)
     counts = f"in Iraq {total['iraq']:,.0f} · in Syria {total['syria']:,.0f}"
     counts += f" · in transit {moving:,.0f}" if moving >= 0.5 else ""
-    return f"{panel.title}: {date:%-d %b %Y}\n{counts}"
+    until = f"{_day(span[0], start):%-d %b %Y} – {_day(span[1], start):%-d %b %Y}"
+    heading = f"{panel.title}: {date}" if panel.title else date
+    return f"{heading}\n{counts}\n{counted} {until}"
 
 
 @dataclass(frozen=True)
@@ -377,8 +453,8 @@ class Layout:
     left: float = 0.65
     gap: float = 0.3
     right: float = 1.25  # colour bar and its label
-    top: float = 0.95  # the title and the panels' two-line titles
-    bottom: float = 1.0  # tick labels, the axis label and the key
+    top: float = 1.1  # the title and the panels' three-line titles
+    bottom: float = 1.3  # tick labels, the axis label and the key's two rows
 
     @classmethod
     def of(cls, panels: int, extent: tuple[float, float, float, float]) -> Layout:
@@ -409,7 +485,7 @@ class Layout:
         return fig, axes, bar
 
 
-def _panel(ax, g: Geometry, extent, norm: Normalize, first: bool) -> None:
+def _panel(ax, g: Geometry, extent, rates: np.ndarray, norm: Normalize, first: bool) -> None:
     """One panel's frame and border: limits, aspect, grid, axis labels."""
     x0, x1, y0, y1 = extent
     ax.set_xlim(x0, x1)
@@ -421,7 +497,7 @@ def _panel(ax, g: Geometry, extent, norm: Normalize, first: bool) -> None:
     ax.set_xlabel("longitude (°E)", fontsize=8)
     if first:
         ax.set_ylabel("latitude (°N)", fontsize=8)
-    _draw_border(ax, g, norm)
+    _draw_border(ax, g, rates, norm)
 
 
 def map_figure(run: RunResults) -> Figure | None:
@@ -429,30 +505,35 @@ def map_figure(run: RunResults) -> Figure | None:
     s = run.scenario
     if s.geography is None:
         return None
-    g = Geometry.of(s, sector_rates(run))
+    g = Geometry.of(s)
     shown = panels(run)
+    spans = periods(shown, s.horizon_days)
+    rates = sector_rates(run, spans)
+    events = per_year(run, "activity", "place", [p.name for p in g.active], spans)
     people = site_personnel(run, [p.read_day for p in shown])
     extent = g.extent()
     fig, axes, bar = Layout.of(len(shown), extent).figure()
-    norm = Normalize(0.0, max(float(g.rates.max(initial=0.0)), 1e-9))
+    norm = Normalize(0.0, max(float(rates.max(initial=0.0)), 1e-9))
     at = [{site: float(values[i]) for site, values in people.items()} for i in range(len(shown))]
     for i, (ax, panel, personnel) in enumerate(zip(axes, shown, at, strict=True)):
-        _panel(ax, g, extent, norm, i == 0)
-        ax.set_title(_title(panel, s.clock.start_date, personnel, s), fontsize=9)
+        _panel(ax, g, extent, rates[i], norm, i == 0)
+        counted = "incidents and activity" if g.active else "incidents"
+        ax.set_title(_title(panel, spans[i], personnel, s, counted), fontsize=9)
         labels = Labels(ax)
         _block_border(labels, g)
         _draw_sites(ax, labels, g, personnel)
-        if i == 0:
-            _label_sectors(labels, g)
-        _draw_places(ax, labels, g)
+        radii = _draw_activity(ax, labels, g, events[i])
+        _label_sectors(labels, g, rates[i], names=i == 0)
+        active = dict(zip((p.name for p in g.active), events[i], strict=True))
+        _draw_places(ax, labels, g, active, radii)
     colours = fig.colorbar(ScalarMappable(norm, RATE_COLOURS), cax=bar)
-    colours.set_label("border incidents per 100 km per year\n(whole run, mean of replications)")
+    colours.set_label("border incidents per 100 km per year\n(over each panel's period, mean)")
     colours.ax.tick_params(labelsize=8)
-    _legend(fig)
+    _legend(fig, bool(g.active))
     n = replications(run, "daily")
     fig.suptitle(
-        f"{run.name}: incidents along the border and coalition personnel by site "
-        f"(means of {n} replication{'s' * (n != 1)})",
+        f"{run.name}: incidents along the border, Syrian-side activity and coalition personnel "
+        f"by site (means of {n} replication{'s' * (n != 1)})",
         y=1 - 0.12 / fig.get_figheight(),
         va="top",
     )
