@@ -10,7 +10,7 @@ REPLICATIONS ?= 20
 SEED ?= 1
 COMPARE_SEED ?= 20250901
 
-.PHONY: run test setup lint bench clean compare-all refresh-results
+.PHONY: run test setup lint bench clean compare-all
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,10 +41,7 @@ bench: $(TEST_STAMP)
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis .ruff_cache
 
-# every scenario against the baseline, into results/compare_all/ (untracked)
+# every scenario against the baseline, into results/compare_all/<time>/, and docs/results.md
+# with its figures rewritten from that run (tracked files: commit them with the change)
 compare-all: $(RUN_STAMP)
 	$(BIN)/python scripts/compare_all.py --replications $(or $(COMPARE_REPLICATIONS),200) --seed $(COMPARE_SEED)
-
-# the same, then rewrite docs/results.md and its figures from it (tracked files)
-refresh-results: $(RUN_STAMP)
-	$(BIN)/python scripts/compare_all.py --replications $(or $(COMPARE_REPLICATIONS),200) --seed $(COMPARE_SEED) --docs

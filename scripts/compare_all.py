@@ -1,10 +1,13 @@
 """Run every scenario with one seed and compare each with the baseline.
 
-    python scripts/compare_all.py [--replications N] [--seed S] [--jobs J] [--docs]
+    python scripts/compare_all.py [--replications N] [--seed S] [--jobs J] [--no-docs]
 
 Everything goes to a new folder results/compare_all/<UTC time>/ (untracked): the runs, the
-comparison and results.md. With --docs (``make refresh-results``) results.md and its three
-figures are also copied to docs/, so the document shows the output of the run it describes.
+comparison and results.md. Unless --no-docs, results.md and its figures are also copied to
+docs/ (``make compare-all``), so the document shows the output of the run it describes. It
+records the command, the date and every scenario's config hash; tests/test_results_doc.py
+fails when a scenario file no longer resolves to its recorded hash, so stale results cannot
+ship.
 """
 
 from __future__ import annotations
@@ -38,7 +41,9 @@ def main() -> None:
     parser.add_argument("--replications", type=int, default=200)
     parser.add_argument("--seed", type=int, default=20250901)
     parser.add_argument("--jobs", type=int, default=None)
-    parser.add_argument("--docs", action="store_true", help="also rewrite docs/results.md")
+    parser.add_argument(
+        "--no-docs", dest="docs", action="store_false", help="leave docs/results.md alone"
+    )
     args = parser.parse_args()
     scenarios = sorted(ROOT.glob("scenarios/*.yaml"), key=lambda p: p.stem != "baseline")
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
@@ -51,13 +56,13 @@ def main() -> None:
             runs.append(sim.run_experiment(path, args.replications, args.seed, **options))
     written = compare(runs, out / "comparison")
     table = pd.read_csv(written["csv"])
-    text = markdown(table, args, scenarios, out)
+    text = markdown(table, args, scenarios, out, written)
     (out / "results.md").write_text(text)
     print(f"wrote {out / 'results.md'}")
     if args.docs:
         figures = ROOT / "docs" / "figures"
         figures.mkdir(parents=True, exist_ok=True)
-        for key in ("in_iraq", "incidents", "forest"):
+        for key in ("in_iraq", "incidents", "forest", "timeline"):
             shutil.copy(written[key], figures / written[key].name)
         (ROOT / "docs" / "results.md").write_text(text)
         print(f"wrote {ROOT / 'docs' / 'results.md'} and docs/figures/")
@@ -124,7 +129,84 @@ def by_sector(table: pd.DataFrame) -> list[str]:
     return [*lines, ""]
 
 
-def markdown(table: pd.DataFrame, args, scenarios: list[Path], out: Path) -> str:
+def _cell(row: pd.Series) -> str:
+    return f"{row['difference']:+.3g} [{row['diff_ci_low']:+.3g}, {row['diff_ci_high']:+.3g}]"
+
+
+def by_period(periods: pd.DataFrame) -> list[str]:
+    """Incidents a month by period, scenario minus baseline."""
+    rows = periods[periods["kpi"] == "incidents_per_month"].copy()
+    if rows.empty:
+        return []
+    rows["cell"] = rows.apply(_cell, axis=1)
+    wide = rows.pivot(index="scenario", columns="period", values="cell")
+    order = list(dict.fromkeys(rows["period"]))
+    reference = rows.drop_duplicates("period").set_index("period")["reference_mean"]
+    lines = [
+        "## By period",
+        "",
+        "Incidents a month (a month is 365.25/12 days) in each period, cut at the baseline's "
+        "phase start dates, scenario minus baseline; baseline means: "
+        + ", ".join(f"{p} {reference[p]:.3g}" for p in order)
+        + ". Unlike the totals above, these do not grow with the horizon.",
+        "",
+        "| scenario | " + " | ".join(order) + " |",
+        "|---|" + "---|" * len(order),
+    ]
+    lines += [f"| {name} | " + " | ".join(row[order]) + " |" for name, row in wide.iterrows()]
+    return [*lines, ""]
+
+
+def risk(exceedance: pd.DataFrame) -> list[str]:
+    """Exceedance probabilities per scenario, with Wilson intervals."""
+    if exceedance.empty:
+        return []
+    exceedance = exceedance.copy()
+    exceedance["cell"] = exceedance.apply(
+        lambda r: (
+            f"{100 * r['probability']:.0f}% [{100 * r['ci_low']:.0f}, {100 * r['ci_high']:.0f}]"
+        ),
+        axis=1,
+    )
+    order = list(dict.fromkeys(exceedance["rule"]))
+    wide = exceedance.pivot(index="scenario", columns="rule", values="cell")[order]
+    wide = wide.loc[list(dict.fromkeys(exceedance["scenario"]))]
+    sources = exceedance.drop_duplicates("rule").set_index("rule")["threshold_from"]
+    return [
+        "## Risk: how likely a bad spell is",
+        "",
+        "The share of replications reaching each threshold, with Wilson 95% intervals; "
+        "thresholds: " + "; ".join(f"`{r}` ({sources[r]})" for r in order) + ".",
+        "",
+        "| scenario | " + " | ".join(f"`{r}`" for r in order) + " |",
+        "|---|" + "---|" * len(order),
+        *(f"| {name} | " + " | ".join(row) + " |" for name, row in wide.iterrows()),
+        "",
+    ]
+
+
+def provenance(scenarios: list[Path], out: Path) -> list[str]:
+    """Each scenario's config hash as its run recorded it: tests/test_results_doc.py checks
+    them against the files."""
+    lines = [
+        "## Provenance",
+        "",
+        "Config hashes (SHA-256 of the resolved scenario, `sim.config.load.config_hash`) of "
+        "the runs above; a test fails when a scenario file no longer resolves to its hash, so "
+        "this page is regenerated whenever a scenario changes.",
+        "",
+        "| scenario | file | config hash |",
+        "|---|---|---|",
+    ]
+    for path in scenarios:
+        manifest = sim.load_results(out / path.stem).manifest
+        lines.append(f"| {path.stem} | `scenarios/{path.name}` | `{manifest.config_hash}` |")
+    return [*lines, ""]
+
+
+def markdown(
+    table: pd.DataFrame, args, scenarios: list[Path], out: Path, written: dict[str, Path]
+) -> str:
     command = f"python scripts/compare_all.py --replications {args.replications} --seed {args.seed}"
     head = table[table["kpi"].isin(HEADLINE)].copy()
     head["difference (95% CI)"] = head.apply(
@@ -138,7 +220,7 @@ def markdown(table: pd.DataFrame, args, scenarios: list[Path], out: Path) -> str
     lines = [
         "# Results: every scenario against the baseline",
         "",
-        f"Produced by `{command}` (`make refresh-results`) on {dt.date.today().isoformat()}: "
+        f"Produced by `{command}` (`make compare-all`) on {dt.date.today().isoformat()}: "
         f"{args.replications} replications per scenario, root seed {args.seed}, withdrawal-sim "
         f"{(manifest.versions or {}).get('withdrawal-sim')} at commit `{manifest.git_commit}`.",
         "Differences are scenario minus baseline, paired replication by replication (common "
@@ -164,6 +246,8 @@ def markdown(table: pd.DataFrame, args, scenarios: list[Path], out: Path) -> str
         "`repositioning_triggers`. The full table of every KPI is "
         "`results/compare_all/<run time>/comparison/comparison.csv` after the run.",
         "",
+        *by_period(pd.read_csv(written["periods"])),
+        *risk(pd.read_csv(written["exceedance"])),
         *by_sector(table),
         *READING,
         "## Figures",
@@ -174,12 +258,15 @@ def markdown(table: pd.DataFrame, args, scenarios: list[Path], out: Path) -> str
         "",
         "![KPI differences against the baseline](figures/kpi_differences.png)",
         "",
+        "![Expected incidents a day by sector and scenario](figures/timeline.png)",
+        "",
         "## Scenarios",
         "",
         "See [`scenarios/README.md`](../scenarios/README.md) for each story and its source: "
         + ", ".join(f"`{p.stem}`" for p in scenarios)
         + ".",
         "",
+        *provenance(scenarios, out),
     ]
     return "\n".join(lines)
 

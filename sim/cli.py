@@ -330,6 +330,23 @@ def _run_summary(run_dir: Path, manifest: RunManifest, drawing: float | None) ->
     )
 
 
+PERIOD_OPTION = click.option(
+    "--period",
+    "periods",
+    multiple=True,
+    metavar="NAME=START..END",
+    help="A period for the by-period KPIs (ISO dates, end exclusive); repeat for more. "
+    "Default: cut at the reference's phase start dates.",
+)
+EXCEED_OPTION = click.option(
+    "--exceed",
+    multiple=True,
+    metavar="KPI>=VALUE",
+    help="A threshold for the exceedance probabilities; repeat for more. Default: the "
+    "reference's 90th percentile of the peak-window KPIs, and a rule firing at least once.",
+)
+
+
 @main.command()
 @click.argument("runs", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False))
 @click.option(
@@ -338,12 +355,15 @@ def _run_summary(run_dir: Path, manifest: RunManifest, drawing: float | None) ->
     help="Folder for the table and figures (default: a new results/compare/<time>/).",
 )
 @click.option("--overwrite", is_flag=True, help="Replace the files of an --out that has some.")
+@PERIOD_OPTION
+@EXCEED_OPTION
 @_friendly_errors
-def compare(runs, out, overwrite) -> None:
-    """Compare run folders against the first (the reference): KPI table and figures.
+def compare(runs, out, overwrite, periods, exceed) -> None:
+    """Compare run folders against the first (the reference): KPI tables and figures.
 
     Runs that share a root seed are compared replication by replication (paired t
-    intervals, common random numbers); others by Welch's t test.
+    intervals, common random numbers); others by Welch's t test. Also by period (rates a
+    month, cut at the reference's phase dates) and as exceedance probabilities.
 
     \b
     Example:
@@ -357,7 +377,9 @@ def compare(runs, out, overwrite) -> None:
         import datetime as dt
 
         out = f"results/compare/{dt.datetime.now(dt.UTC).strftime('%Y%m%d-%H%M%S-%f')}"
-    written = write_comparison(list(runs), out, overwrite=overwrite)
+    written = write_comparison(
+        list(runs), out, overwrite=overwrite, periods=list(periods), exceed=list(exceed)
+    )
     for path in written.values():
         click.echo(f"wrote {path}")
 
@@ -369,18 +391,47 @@ def compare(runs, out, overwrite) -> None:
     type=click.Path(dir_okay=False),
     help="HTML file (default: report.html in the first run folder).",
 )
+@PERIOD_OPTION
+@EXCEED_OPTION
 @_friendly_errors
-def report(runs, out) -> None:
+def report(runs, out, periods, exceed) -> None:
     """Write one self-contained HTML report (figures embedded) for one or more runs.
 
     \b
     Example:
       withdrawal-sim report results/baseline/RUN --out baseline.html
+      withdrawal-sim report A B --period "winter=2025-12-01..2026-03-01" \\
+        --exceed "worst_30d_incidents>=15"
     """
     from sim.analysis.report import report as write_report
 
-    path = write_report(list(runs), out or Path(runs[0]) / "report.html")
+    target = out or Path(runs[0]) / "report.html"
+    path = write_report(list(runs), target, list(periods), list(exceed))
     click.echo(f"wrote {path}")
+
+
+@main.command()
+@click.argument("runs", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False))
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False),
+    required=True,
+    help="brief.pdf (one A4 page) or brief.html (self-contained).",
+)
+@_friendly_errors
+def brief(runs, out) -> None:
+    """Write a one-page brief of one to four runs (the first is the reference).
+
+    The question, the scenarios and what each changes, three or four findings with 95%
+    intervals, the key figure, the caveats and the provenance.
+
+    \b
+    Example:
+      withdrawal-sim brief results/baseline/RUN results/isis_resurgence/RUN --out brief.pdf
+    """
+    from sim.analysis.brief import brief as write_brief
+
+    click.echo(f"wrote {write_brief(list(runs), out)}")
 
 
 @main.command()

@@ -16,6 +16,7 @@ from scipy import stats
 
 import sim
 from sim.analysis import comparison, drawn, figures
+from sim.analysis.palette import sector_label
 from sim.analysis.summary import compare_kpi, compare_runs, pairing, summarize_kpis
 from sim.cli import main
 
@@ -124,7 +125,8 @@ def test_comparison_figures_have_one_line_per_scenario_and_labelled_axes(runs):
     colors = comparison.scenario_colors(loaded)
     fig = comparison.in_iraq_figure(loaded, colors)
     ax = fig.axes[0]
-    lines = [line for line in ax.get_lines() if not line.get_label().startswith("_")]
+    lines = [line for line in ax.get_lines() if line.get_label()[:1] != "_"]
+    lines = [line for line in lines if line.get_label() != "phase start"]
     assert [line.get_label().split(" ")[0] for line in lines] == ["base", "busy"]
     assert [line.get_color() for line in lines] == [colors["base"], colors["busy"]]
     assert ax.get_ylabel() == "coalition personnel in Iraq"
@@ -132,8 +134,8 @@ def test_comparison_figures_have_one_line_per_scenario_and_labelled_axes(runs):
     forest = comparison.forest_figure(compare_runs(loaded), colors)
     assert "% of the reference mean" in forest.axes[0].get_xlabel()
     incidents = comparison.incidents_by_scenario_figure(loaded, colors)
-    titled = [ax.get_title() for ax in incidents.axes if ax.get_visible()]
-    assert titled == [sector.name for sector in loaded[0].scenario.border.sectors]
+    titled = [ax.get_title() for ax in incidents.axes if ax.axison]
+    assert titled == [sector_label(sector.name) for sector in loaded[0].scenario.border.sectors]
     assert len(sectors) == 1
 
 
@@ -156,8 +158,11 @@ def test_report_is_one_self_contained_html_file(runs, tmp_path):
     page = out.read_text()
     assert page.startswith("<!DOCTYPE html>")
     assert "Comparison against base" in page
-    assert "KPIs (mean with 95% confidence interval)" in page and ">incidents<" in page
-    assert len(re.findall(r'src="data:image/png;base64,', page)) == 3 + 2 * 2
+    assert "KPIs (mean with 95% confidence interval; 5th, 50th, 95th" in page
+    assert ">incidents<" in page and "By period" in page and "KPI definitions" in page
+    assert "What it changes from base" in page and "Exceedance probabilities" in page
+    # comparison 3, the risk timeline 1, each run's personnel and incidents 2
+    assert len(re.findall(r'src="data:image/png;base64,', page)) == 3 + 1 + 2 * 2
     assert "config_hash" in page and sim.load_results(runs["base"]).manifest.config_hash in page
     assert not re.search(r'src="(?!data:)', page), "no external resources"
 
@@ -241,11 +246,14 @@ def test_run_figures_mark_triggers_and_label_both_figures(triggered):
     assert "total in Iraq" in labels and erbil in labels  # sites by their label
     incidents = figures.incidents_figure(run)
     ax = incidents.axes[0]
-    assert ax.get_ylabel() == "incidents per month" and ax.get_xlabel() == "date"
-    assert "repositioning" in ax.get_title() and "3 replications" in ax.get_title()
+    assert incidents.get_supylabel() == "incidents per month"
+    assert "repositioning" in incidents.get_suptitle()
+    assert "3 replications" in incidents.get_suptitle()
     assert {"phase 1", "phase 2"} <= {t.get_text() for t in ax.texts}
-    sectors = [t.get_text() for t in incidents.legends[0].get_texts()]
-    assert sectors[:5] == sorted(run.daily["sector"].unique())
+    sectors = [ax.get_title() for ax in incidents.axes if ax.axison]
+    assert sectors == [sector_label(x.name) for x in run.scenario.border.sectors]
+    marked = [line for ax in incidents.axes for line in ax.get_lines() if line.get_marker() == "v"]
+    assert len(marked) == len(sectors) and len(marked[0].get_xdata()) == holds
 
 
 def test_run_figures_write_pngs_of_the_usual_size(triggered, tmp_path):

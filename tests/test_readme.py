@@ -158,13 +158,17 @@ def _check_promise(line: str, clone: Path, stdout: str, new: set[Path]) -> None:
         assert any(p.name == "comparison.csv" for p in new)
     elif line.startswith("withdrawal-sim report"):
         assert (clone / "report.html").stat().st_size > 50_000
+    elif line.startswith("withdrawal-sim brief"):
+        pdf = (clone / "brief.pdf").read_bytes()
+        assert pdf.startswith(b"%PDF") and len(re.findall(rb"/Type\s*/Page(?![s\w])", pdf)) == 1
     elif line.startswith("withdrawal-sim sweep"):
         assert any(p.name == "analysis" for p in new) and any(
             p.name == "points.parquet" for p in new
         )
     elif line.startswith("make compare-all"):
         assert any(p.name == "results.md" and "compare_all" in str(p) for p in new)
-        assert not any("docs" in p.relative_to(clone).parts for p in new)
+        published = (clone / "docs" / "results.md").read_text()
+        assert "--replications 4 --seed 20250901" in published and "## Provenance" in published
     else:
         raise AssertionError(f"no promise checked for a README command: {line}")
 

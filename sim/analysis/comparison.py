@@ -1,9 +1,10 @@
 """``withdrawal-sim compare``: a KPI table and figures for several runs against the first.
 
-Figures: personnel in Iraq over dates with 95% bands per scenario, monthly incidents per
-sector per scenario, and a forest plot of every KPI's difference from the reference (as a
-percentage of the reference mean, with its 95% interval). Each scenario keeps one colour
-across every figure.
+Figures: personnel in Iraq over dates per scenario, incidents per month in small multiples
+by sector, and a forest plot of every KPI's difference from the reference (as a percentage
+of the reference mean, with its 95% interval). Each scenario has one colour, keyed by its
+name (``palette``), in every figure and every comparison; bands are drawn as the run
+figures draw them (only where they show), and for the reference alone past a few runs.
 
 The runs must cover one horizon (``sim.analysis.runs``); the outputs have fixed names and
 go only into the folder the user named.
@@ -13,99 +14,149 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from sim.analysis import palette
 from sim.analysis.bands import mean_band
-from sim.analysis.figures import format_dates, mark_phases, save_figure
+from sim.analysis.exceedance import exceedance_table, parse_threshold
+from sim.analysis.figures import (
+    draw_series,
+    format_dates,
+    incidents_per_month,
+    mark_phases,
+    panel_legend,
+    period_for,
+    save_figure,
+    scenario_order,
+    small_multiples,
+    span_of,
+)
+from sim.analysis.palette import sector_label
+from sim.analysis.periods import compare_periods, parse_period, phase_periods
 from sim.analysis.runs import COMPARE_TABLES, load_runs
 from sim.analysis.summary import compare_runs
+from sim.analysis.timeline import timeline_figure
 from sim.experiment.errors import RunError
 from sim.experiment.results import RunResults
 from sim.experiment.store import atomic_write_bytes
+from sim.tables import PER_SECTOR
 
 
 def scenario_colors(runs: list[RunResults]) -> dict[str, str]:
-    """One stable colour per scenario, in the order the runs are given: ten of tab10, or up
-    to twenty distinct ones of tab20 for more runs (colours repeat only past twenty)."""
-    palette = plt.get_cmap("tab10" if len(runs) <= 10 else "tab20").colors
-    return {
-        run.name: matplotlib.colors.to_hex(palette[i % len(palette)]) for i, run in enumerate(runs)
-    }
+    """Each run's colour, by its scenario's name (``palette.scenario_colors``): the same in
+    every figure, whatever else is compared."""
+    return palette.scenario_colors(run.name for run in runs)
+
+
+MAX_BANDS = 4
+"""With more scenarios than this, only the reference keeps its 95% band: a dozen overlapping
+bands hide every line, and the reference's band alone says how far a line must stray from
+it to differ."""
+COMPARE_STEPS = 16
+"""Periods in an incidents panel: quarters over three years, years over twelve (monthly
+noise makes a dozen lines cross at every step)."""
 
 
 def _label(run: RunResults) -> str:
     return f"{run.name} (n={run.kpis['replication'].nunique()})"
 
 
+def _banded(runs: list[RunResults]) -> list[int]:
+    """The replications of each run for ``draw_series``: one, so no band, for all but the
+    reference past ``MAX_BANDS`` runs."""
+    n = [run.kpis["replication"].nunique() for run in runs]
+    return [count if len(runs) <= MAX_BANDS or k == 0 else 1 for k, count in enumerate(n)]
+
+
+def _note(runs: list[RunResults], shown: list[bool]) -> str:
+    """What a title may promise of the bands ``shown`` (one per run): none of one
+    replication, none no line shows, and whose they are when only the reference has one."""
+    single = [n < 2 for n in _banded(runs)]
+    if len(runs) > MAX_BANDS:
+        reference = f"the reference ({runs[0].name})"
+        if shown[0]:
+            return f"means; 95% CI of {reference} only"
+        if single[0]:
+            return f"means; no 95% CI: {reference} has one replication, others left out"
+        return f"means; the 95% CI of {reference} is narrower than its line, others left out"
+    if any(shown):
+        return "means and 95% CI" + ("" if all(shown) else ", where wider than the lines")
+    if all(single):
+        return "means; no 95% CI of a single replication"
+    return "means; the 95% bands are narrower than the lines"
+
+
+def _style(k: int) -> dict:
+    """The reference drawn wide under the others: where a scenario follows it, both show."""
+    return {"linewidth": 3.2, "zorder": 1.8} if k == 0 else {"linewidth": 1.3}
+
+
 def in_iraq_figure(runs: list[RunResults], colors: dict[str, str]) -> Figure:
+    """Personnel in Iraq over dates, a line per scenario, the key beside the axes."""
     fig, ax = plt.subplots(figsize=(10, 5), layout="constrained")
-    for run in runs:
-        band = mean_band(run.posture, "in_iraq", ["date"])
-        color = colors[run.name]
-        ax.plot(band["date"], band["mean"], color=color, linewidth=1.6, label=_label(run))
-        ax.fill_between(band["date"], band["ci_low"], band["ci_high"], color=color, alpha=0.2)
+    bands = [mean_band(run.posture, "in_iraq", ["date"]) for run in runs]
+    span = span_of(*(band["ci_high"] for band in bands))
+    shown = [
+        draw_series(
+            ax, band["date"], band["mean"], band["ci_low"], band["ci_high"], span=span,
+            n=n, color=colors[run.name], label=_label(run), **_style(k),
+        )
+        for k, (run, band, n) in enumerate(zip(runs, bands, _banded(runs), strict=True))
+    ]  # fmt: skip
     mark_phases(ax, runs[0])
     format_dates(ax)
     ax.set_ylabel("coalition personnel in Iraq")
-    ax.set_xlabel("date")
-    ax.set_title("Personnel in Iraq by scenario (mean and 95% CI)")
-    ax.legend(fontsize=8)
+    ax.set_xlabel(f"date (phase starts of {runs[0].name})")
+    ax.set_title(f"Personnel in Iraq by scenario\n{_note(runs, shown)}", fontsize=11)
+    fig.legend(loc="outside right upper", fontsize=8, frameon=False)
     return fig
 
 
 def incidents_by_scenario_figure(runs: list[RunResults], colors: dict[str, str]) -> Figure:
-    sectors = list(dict.fromkeys(runs[0].daily["sector"]))
+    """One panel per sector (the reference's, north to south) on shared axes, a line per
+    scenario of incidents per month averaged over quarters or years (``COMPARE_STEPS``).
+
+    Built to read at fourteen scenarios: lines only, coarse enough periods that they cross
+    rarely, the reference wide under the others and alone in keeping its band beyond
+    ``MAX_BANDS`` scenarios; the key in the grid's spare cell, or under the panels."""
+    freq = period_for(runs[0].scenario.horizon_days, COMPARE_STEPS)
+    rates = [incidents_per_month(run, freq) for run in runs]
+    sectors = [str(rates[0].sectors[i]) for i in scenario_order(runs[0], rates[0].sectors)]
     ncols = min(3, len(sectors))
-    nrows = int(np.ceil(len(sectors) / ncols))
-    fig, axes = plt.subplots(
-        nrows,
-        ncols,
-        figsize=(4.2 * ncols, 3.2 * nrows),
-        sharex=True,
-        squeeze=False,
-        layout="constrained",
-    )
-    for run in runs:
-        daily = run.daily
-        month = daily["date"].dt.to_period("M").dt.start_time
-        per = (
-            daily.assign(month=month)
-            .groupby(["replication", "month", "sector"], observed=True)["incidents"]
-            .sum()
-            .reset_index()
-        )
-        band = mean_band(per, "incidents", ["sector", "month"])
-        for ax, sector in zip(axes.flat, sectors, strict=False):
-            rows = band[band["sector"] == sector]
-            ax.plot(
-                rows["month"],
-                rows["mean"],
-                color=colors[run.name],
-                label=_label(run),
-                drawstyle="steps-post",
-                linewidth=1.2,
+    nrows = -(-len(sectors) // ncols)
+    fig = plt.figure(figsize=(4.2 * ncols, 3.2 * nrows), layout="constrained")
+    panels, spare = small_multiples(fig, len(sectors), ncols)
+    span = max(span_of(r.high) for r in rates)
+    shown = []
+    for k, (run, r, n) in enumerate(zip(runs, rates, _banded(runs), strict=True)):
+        row = {str(name): i for i, name in enumerate(r.sectors)}
+        drawn = [
+            draw_series(
+                ax, r.edges, r.mean[row[sector]], r.low[row[sector]], r.high[row[sector]],
+                span=span, n=min(n, r.n), step=True, color=colors[run.name],
+                label=_label(run), band=f"95% CI of {run.name}", **_style(k),
             )
-            ax.fill_between(
-                rows["month"],
-                rows["ci_low"].clip(lower=0),
-                rows["ci_high"],
-                color=colors[run.name],
-                alpha=0.15,
-                step="post",
-            )
-            ax.set_title(sector, fontsize=9)
-    for ax in axes.flat[len(sectors) :]:
-        ax.set_visible(False)
-    for ax in axes.flat[: len(sectors)]:
-        format_dates(ax, months=(1, 7))
-        ax.set_ylabel("incidents per month", fontsize=8)
-    axes.flat[0].legend(fontsize=7)
-    fig.suptitle("Border incidents per month by sector and scenario (mean and 95% CI)")
+            for ax, sector in zip(panels, sectors, strict=True)
+            if sector in row
+        ]  # fmt: skip
+        shown.append(any(drawn))
+    for ax, sector in zip(panels, sectors, strict=True):
+        format_dates(ax)
+        ax.set_title(sector_label(sector), fontsize=10)
+    fig.supylabel(rates[0].unit, fontsize=10)
+    fig.suptitle(f"Border incidents by sector and scenario\n{_note(runs, shown)}", fontsize=11)
+    panel_legend(fig, panels[0], spare)
     return fig
+
+
+def kpi_label(kpi: str) -> str:
+    """A KPI as the table names it, its sector as people write it."""
+    if kpi.startswith(PER_SECTOR):
+        return f"{PER_SECTOR.rstrip('_')}: {sector_label(kpi.removeprefix(PER_SECTOR))}"
+    return kpi
 
 
 def forest_figure(table: pd.DataFrame, colors: dict[str, str]) -> Figure:
@@ -117,7 +168,7 @@ def forest_figure(table: pd.DataFrame, colors: dict[str, str]) -> Figure:
     kpis = list(dict.fromkeys(usable["kpi"]))
     scenarios = list(dict.fromkeys(usable["scenario"]))
     height = 1.2 + len(kpis) * (0.25 + 0.08 * max(1, len(scenarios)))
-    fig, ax = plt.subplots(figsize=(9, height), layout="constrained")
+    fig, ax = plt.subplots(figsize=(10, height), layout="constrained")
     step = 0.8 / max(1, len(scenarios))
     for k, scenario in enumerate(scenarios):
         rows = usable[usable["scenario"] == scenario].set_index("kpi").reindex(kpis)
@@ -139,40 +190,54 @@ def forest_figure(table: pd.DataFrame, colors: dict[str, str]) -> Figure:
             markersize=4,
         )
     ax.axvline(0, color="0.3", linewidth=0.8)
-    ax.set_yticks(np.arange(len(kpis)) + step * (len(scenarios) - 1) / 2, kpis, fontsize=8)
+    ticks = np.arange(len(kpis)) + step * (len(scenarios) - 1) / 2
+    ax.set_yticks(ticks, [kpi_label(kpi) for kpi in kpis], fontsize=8)
     ax.invert_yaxis()
     reference = table["reference"].iloc[0]
     ax.set_xlabel(f"difference from {reference} (% of the reference mean, 95% CI)")
     ax.set_title(f"KPI differences against {reference}")
-    ax.legend(fontsize=8)
+    fig.legend(loc="outside right upper", fontsize=8, frameon=False)
     return fig
 
 
-def _markdown(table: pd.DataFrame) -> str:
-    cols = [
-        "scenario",
-        "kpi",
+def _rows(frame: pd.DataFrame, cols: list[str]) -> list[str]:
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    for _, row in frame[cols].iterrows():
+        cells = [f"{v:.4g}" if isinstance(v, float) else str(v) for v in row]
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def _markdown(table: pd.DataFrame, periods: pd.DataFrame, exceedance: pd.DataFrame) -> str:
+    differences = [
         "reference_mean",
         "scenario_mean",
         "difference",
         "diff_ci_low",
         "diff_ci_high",
         "p_value",
-        "variance_reduction",
-        "method",
     ]
-    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    for _, row in table[cols].iterrows():
-        cells = [f"{v:.4g}" if isinstance(v, float) else str(v) for v in row]
-        lines.append("| " + " | ".join(cells) + " |")
+    lines = _rows(table, ["scenario", "kpi", *differences, "variance_reduction", "method"])
     notes = sorted(set(table["scenario"] + ": " + table["note"])) if len(table) else []
-    return "\n".join(lines + [""] + [f"- {n}" for n in notes]) + "\n"
+    lines += ["", *(f"- {n}" for n in notes), "", "## By period (a month)", ""]
+    lines += _rows(periods, ["scenario", "period", "kpi", *differences, "method"])
+    lines += ["", "## Exceedance probabilities (Wilson 95% intervals)", ""]
+    cols = ["scenario", "rule", "threshold_from", "exceed", "n", "probability", "ci_low", "ci_high"]
+    lines += _rows(exceedance, cols)
+    return "\n".join(lines) + "\n"
 
 
 def compare(
-    run_dirs: list[str | Path], out: str | Path, *, overwrite: bool = False
+    run_dirs: list[str | Path],
+    out: str | Path,
+    *,
+    overwrite: bool = False,
+    periods: list[str] | None = None,
+    exceed: list[str] | None = None,
 ) -> dict[str, Path]:
-    """Write the comparison table (CSV, Markdown) and figures into ``out``; return the paths.
+    """Write the comparison tables (CSV, Markdown: KPIs, by period, exceedance) and figures
+    into ``out``; return the paths. ``periods`` (``NAME=START..END``) replace the phase
+    periods and ``exceed`` (``KPI>=VALUE``) the default thresholds (docs/analysis.md).
 
     An ``out`` that already holds files is refused unless ``overwrite``: a second comparison
     must not silently replace the first one's tables."""
@@ -182,18 +247,27 @@ def compare(
     if out.is_dir() and any(out.iterdir()) and not overwrite:
         raise RunError(f"{out} already holds files; choose another --out or pass --overwrite")
     runs = load_runs(run_dirs, COMPARE_TABLES)
+    spans = [parse_period(p, runs[0]) for p in periods] if periods else phase_periods(runs[0])
+    thresholds = [parse_threshold(t) for t in exceed] if exceed else None
     table = compare_runs(runs)
+    by_period = compare_periods(runs, spans)
+    exceedance = exceedance_table(runs, thresholds)
     colors = scenario_colors(runs)
     out.mkdir(parents=True, exist_ok=True)
     written = {
         "csv": out / "comparison.csv",
+        "periods": out / "periods.csv",
+        "exceedance": out / "exceedance.csv",
         "markdown": out / "comparison.md",
     }
     atomic_write_bytes(written["csv"], table.to_csv(index=False).encode())
-    atomic_write_bytes(written["markdown"], _markdown(table).encode())
+    atomic_write_bytes(written["periods"], by_period.to_csv(index=False).encode())
+    atomic_write_bytes(written["exceedance"], exceedance.to_csv(index=False).encode())
+    atomic_write_bytes(written["markdown"], _markdown(table, by_period, exceedance).encode())
     written["in_iraq"] = save_figure(in_iraq_figure(runs, colors), out / "in_iraq.png")
     written["incidents"] = save_figure(
         incidents_by_scenario_figure(runs, colors), out / "incidents_by_sector.png"
     )
     written["forest"] = save_figure(forest_figure(table, colors), out / "kpi_differences.png")
+    written["timeline"] = save_figure(timeline_figure(runs), out / "timeline.png")
     return written

@@ -19,9 +19,20 @@ from pathlib import Path
 import pandas as pd
 
 from sim.analysis import comparison, figures
+from sim.analysis.changes import config_changes, describe
+from sim.analysis.exceedance import exceedance_table, parse_threshold
 from sim.analysis.figures import figure_bytes
+from sim.analysis.periods import (
+    PERIOD_KPIS,
+    Period,
+    compare_periods,
+    parse_period,
+    period_kpis,
+    phase_periods,
+)
 from sim.analysis.runs import REPORT_TABLES, load_runs
-from sim.analysis.summary import compare_runs, summarize_kpis
+from sim.analysis.summary import compare_runs, kpi_definitions, kpi_names, summarize_kpis
+from sim.analysis.timeline import exposure, timeline_figure
 from sim.experiment.errors import RunError
 from sim.experiment.results import RunResults
 from sim.experiment.store import atomic_write_bytes
@@ -34,6 +45,7 @@ th { background: #f3f3f3; } td:first-child, th:first-child { text-align: left; }
 img { max-width: 100%; border: 1px solid #eee; margin: 0.5rem 0; }
 .meta td { text-align: left; } .scroll { overflow-x: auto; }
 td { white-space: nowrap; } .note { color: #555; font-size: 0.9rem; }
+.flag { background: #fff3cd; border-left: 4px solid #d39e00; padding: 0.4rem 0.6rem; }
 """
 
 
@@ -82,11 +94,12 @@ def _parameters(run: RunResults) -> pd.DataFrame:
     for proc in config["threats"]["processes"]:
         rate = proc.get("rate_per_day", proc.get("background_rate_per_day"))
         extra = f", n={proc['branching_ratio']}" if proc["kind"] == "hawkes" else ""
+        where = proc.get("sector") or f"{proc.get('place')} (Syrian side)"
         rows.append(
             (
                 "process",
                 proc["name"],
-                f"{proc['kind']} {proc['actor']} in {proc['sector']}: {rate}/day{extra}",
+                f"{proc['kind']} {proc['actor']} in {where}: {rate}/day{extra}",
             )
         )
     return pd.DataFrame(rows, columns=["part", "name", "setting"])
@@ -117,18 +130,58 @@ def _provenance(run: RunResults) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["field", "value"])
 
 
-def _run_section(run: RunResults) -> str:
+def _changes(run: RunResults, reference: RunResults) -> str:
+    """What ``run`` changes from the reference: every merged value that differs."""
+    if run is reference:
+        return "<h3>Key parameters</h3>" + _table(_parameters(run), "meta")
+    changes = config_changes(reference.manifest.config, run.manifest.config)
+    if not changes:
+        return f"<p>Same configuration as {html.escape(reference.name)}.</p>"
+    frame = pd.DataFrame(
+        [(c.path, describe(c.reference), describe(c.scenario)) for c in changes],
+        columns=["setting (dotted path)", reference.name, run.name],
+    )
+    return f"<h3>What it changes from {html.escape(reference.name)}</h3>" + _table(frame, "meta")
+
+
+def _waits(run: RunResults) -> str:
+    """A flag when incidents were still waiting for a unit at the horizon: the mean wait of
+    those answered then understates the queue."""
+    kpis = run.kpis
+    if "waiting_at_horizon" not in kpis.columns or not (kpis["waiting_at_horizon"] > 0).any():
+        return ""
+    return (
+        '<p class="flag">Overloaded queue: on average '
+        f"{kpis['waiting_at_horizon'].mean():.1f} detected incidents were still waiting for a "
+        f"unit at the horizon (in {(kpis['waiting_at_horizon'] > 0).mean():.0%} of "
+        "replications). The mean wait counting them as censored (Kaplan–Meier restricted "
+        f"mean) is {kpis['mean_wait_censored_days'].mean():.2f} days, against "
+        f"{kpis['mean_wait_days'].mean():.2f} days over the incidents answered.</p>"
+    )
+
+
+def _run_section(run: RunResults, reference: RunResults, periods: list[Period]) -> str:
     m = run.manifest
     personnel = figure_bytes(figures.personnel_figure(run))
     incidents = figure_bytes(figures.incidents_figure(run))
+    by_period = (
+        period_kpis(run, periods)
+        .groupby("period", sort=False)[list(PERIOD_KPIS)]
+        .agg(["mean", lambda v: v.quantile(0.05), lambda v: v.quantile(0.95)])
+    )
+    by_period.columns = [f"{kpi} {stat}" for kpi in PERIOD_KPIS for stat in ("mean", "p05", "p95")]
     return "\n".join(
         [
             f"<h2>{html.escape(run.name)}</h2>",
             f"<p>{html.escape(m.description or '')}</p>",
-            "<h3>Key parameters</h3>",
-            _table(_parameters(run), "meta"),
-            "<h3>KPIs (mean with 95% confidence interval)</h3>",
+            _changes(run, reference),
+            "<h3>KPIs (mean with 95% confidence interval; 5th, 50th, 95th percentiles)</h3>",
+            _waits(run),
             _table(summarize_kpis(run)),
+            "<h3>By period (a month; mean and 5th/95th percentiles over replications)</h3>",
+            _table(by_period.reset_index()),
+            "<h3>Exposure: person-days at each site in theatre (mean, 95% CI)</h3>",
+            _table(exposure(run, periods)),
             _img(personnel, f"{run.name}: personnel by site"),
             _img(incidents, f"{run.name}: incidents by sector"),
             "<h3>Provenance</h3>",
@@ -158,9 +211,10 @@ def check_target(out: Path) -> None:
         )
 
 
-def _comparison(runs: list[RunResults]) -> list[str]:
+def _comparison(runs: list[RunResults], periods: list[Period]) -> list[str]:
     table = compare_runs(runs)
     colors = comparison.scenario_colors(runs)
+    by_period = compare_periods(runs, periods)
     return [
         f"<h2>Comparison against {html.escape(runs[0].name)}</h2>",
         '<p class="note">Differences are scenario minus reference; paired on common '
@@ -182,11 +236,20 @@ def _comparison(runs: list[RunResults]) -> list[str]:
             "incidents by sector and scenario",
         ),
         _img(figure_bytes(comparison.forest_figure(table, colors)), "KPI differences"),
+        "<h3>By period (a month; scenario minus reference, paired where the seeds are common)</h3>",
+        _table(by_period.drop(columns=["reference", "note"])),
     ]
 
 
-def report(run_dirs: list[str | Path], out: str | Path) -> Path:
-    """Write the HTML report of ``run_dirs`` to ``out`` and return its path."""
+def report(
+    run_dirs: list[str | Path],
+    out: str | Path,
+    periods: list[str] | None = None,
+    exceed: list[str] | None = None,
+) -> Path:
+    """Write the HTML report of ``run_dirs`` to ``out`` and return its path; ``periods``
+    (``NAME=START..END``) replace the phase periods, ``exceed`` (``KPI>=VALUE``) the default
+    thresholds."""
     out = Path(out)
     check_target(out)
     runs = load_runs(run_dirs, REPORT_TABLES)
@@ -197,9 +260,26 @@ def report(run_dirs: list[str | Path], out: str | Path) -> Path:
         "Bands and intervals are 95% t-based confidence intervals of the mean over "
         "replications.</p>",
     ]
+    spans = [parse_period(p, runs[0]) for p in periods] if periods else phase_periods(runs[0])
+    thresholds = [parse_threshold(t) for t in exceed] if exceed else None
     if len(runs) > 1:
-        parts += _comparison(runs)
-    parts += [_run_section(run) for run in runs]
+        parts += _comparison(runs, spans)
+    parts += [
+        "<h2>Risk</h2>",
+        '<p class="note">Exceedance probabilities: the share of replications reaching each '
+        "threshold, with Wilson 95% intervals; without thresholds given, the reference's 90th "
+        "percentile of each window KPI.</p>",
+        _table(exceedance_table(runs, thresholds)),
+        _img(figure_bytes(timeline_figure(runs)), "expected incidents a day by sector"),
+    ]
+    parts += [_run_section(run, runs[0], spans) for run in runs]
+    parts += [
+        "<h2>KPI definitions</h2>",
+        _table(kpi_definitions(kpi_names(runs[0]))),
+        '<p class="note">By period: '
+        + "; ".join(f"{html.escape(k)}: {html.escape(v)}" for k, v in PERIOD_KPIS.items())
+        + ". Periods are cut at the reference's scheduled phase start dates unless given.</p>",
+    ]
     page = (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         f"<title>{TITLE}{html.escape(names)}</title><style>{STYLE}</style></head>"

@@ -16,7 +16,7 @@ from pathlib import Path
 from sim.experiment.errors import RunError
 from sim.experiment.results import RunResults, load_results
 
-COMPARE_TABLES = ("kpis", "posture", "daily")
+COMPARE_TABLES = ("kpis", "posture", "daily", "incidents")
 REPORT_TABLES = (*COMPARE_TABLES, "forces", "policy")
 
 

@@ -18,6 +18,7 @@ import pandas as pd
 from scipy import stats
 
 from sim.experiment.results import RunResults
+from sim.tables import KPI_SCHEMA, PER_PHASE, PER_SECTOR, PHASE_KPI, SECTOR_KPI
 
 LEVEL = 0.95
 NOT_KPIS = {"replication", "seed"}
@@ -27,30 +28,51 @@ def kpi_names(run: RunResults) -> list[str]:
     return [c for c in run.kpis.columns if c not in NOT_KPIS]
 
 
+def kpi_definitions(names: list[str]) -> pd.DataFrame:
+    """Each KPI's unit and meaning (``sim.tables.KPI_SCHEMA``; the per-phase and per-sector
+    columns by their prefix), in the order given."""
+    rows = []
+    for name in names:
+        if name in KPI_SCHEMA:
+            column = KPI_SCHEMA[name]
+        elif name.startswith(PER_PHASE):
+            column = PHASE_KPI
+        elif name.startswith(PER_SECTOR):
+            column = SECTOR_KPI
+        else:
+            continue
+        rows.append({"kpi": name, "unit": column.unit, "definition": column.description})
+    return pd.DataFrame(rows, columns=["kpi", "unit", "definition"])
+
+
+def summarize(values: np.ndarray, level: float = LEVEL) -> dict[str, float]:
+    """n, mean, t-interval of the mean, sd, median and 5th/95th percentiles of ``values``
+    (NaN left out)."""
+    values = values[~np.isnan(values)]
+    n = len(values)
+    mean = values.mean() if n else math.nan
+    if n >= 2 and values.std() > 0:
+        low, high = stats.t.interval(level, n - 1, loc=mean, scale=stats.sem(values))
+    else:
+        low = high = mean
+    return {
+        "n": n,
+        "mean": mean,
+        "ci_low": low,
+        "ci_high": high,
+        "sd": values.std(ddof=1) if n >= 2 else math.nan,
+        "median": np.median(values) if n else math.nan,
+        "p05": np.percentile(values, 5) if n else math.nan,
+        "p95": np.percentile(values, 95) if n else math.nan,
+    }
+
+
 def summarize_kpis(run: RunResults, level: float = LEVEL) -> pd.DataFrame:
     """One row per KPI: n, mean, t-interval of the mean, sd, median and 5th/95th percentiles."""
-    rows = []
-    for name in kpi_names(run):
-        values = run.kpis[name].dropna().to_numpy(dtype=float)
-        n = len(values)
-        mean = values.mean() if n else math.nan
-        if n >= 2 and values.std() > 0:
-            low, high = stats.t.interval(level, n - 1, loc=mean, scale=stats.sem(values))
-        else:
-            low = high = mean
-        rows.append(
-            {
-                "kpi": name,
-                "n": n,
-                "mean": mean,
-                "ci_low": low,
-                "ci_high": high,
-                "sd": values.std(ddof=1) if n >= 2 else math.nan,
-                "median": np.median(values) if n else math.nan,
-                "p05": np.percentile(values, 5) if n else math.nan,
-                "p95": np.percentile(values, 95) if n else math.nan,
-            }
-        )
+    rows = [
+        {"kpi": name, **summarize(run.kpis[name].to_numpy(dtype=float), level)}
+        for name in kpi_names(run)
+    ]
     return pd.DataFrame(rows)
 
 
@@ -117,6 +139,31 @@ def compare_kpi(a: np.ndarray, b: np.ndarray, paired: bool, level: float = LEVEL
     }
 
 
+def comparison_row(
+    a: np.ndarray,
+    b: np.ndarray,
+    pair: Pairing,
+    level: float,
+    reference: str,
+    scenario: str,
+    **labels: str,
+) -> dict | None:
+    """One row of a comparison table (``labels`` say what was compared: a KPI, a period), or
+    None when either side has fewer than two values."""
+    if len(a) < 2 or len(b) < 2:
+        return None
+    return {
+        "reference": reference,
+        "scenario": scenario,
+        **labels,
+        "reference_mean": float(a.mean()),
+        "scenario_mean": float(b.mean()),
+        "n": len(b),
+        **compare_kpi(a, b, pair.pairable, level),
+        "note": pair.reason,
+    }
+
+
 def compare_runs(runs: list[RunResults], level: float = LEVEL) -> pd.DataFrame:
     """Every KPI of every run against the first run (the reference)."""
     reference = runs[0]
@@ -137,17 +184,7 @@ def compare_runs(runs: list[RunResults], level: float = LEVEL) -> pd.DataFrame:
             else:
                 a = ref_kpis[name].dropna().to_numpy(dtype=float)
                 b = kpis[name].dropna().to_numpy(dtype=float)
-            if len(a) < 2 or len(b) < 2:
-                continue
-            row = {
-                "reference": reference.name,
-                "scenario": other.name,
-                "kpi": name,
-                "reference_mean": float(a.mean()),
-                "scenario_mean": float(b.mean()),
-                "n": len(b),
-            }
-            row.update(compare_kpi(a, b, pair.pairable, level))
-            row["note"] = pair.reason
-            rows.append(row)
+            row = comparison_row(a, b, pair, level, reference.name, other.name, kpi=name)
+            if row:
+                rows.append(row)
     return pd.DataFrame(rows)
