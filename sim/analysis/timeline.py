@@ -69,8 +69,9 @@ def exposure(run: RunResults, periods: list[Period]) -> pd.DataFrame:
 
 def timeline_figure(runs: list[RunResults], width: float = 10.0) -> Figure:
     """Small multiples: expected incidents a day in total and in each sector, one line per
-    scenario (its palette colour), the reference's band only (several bands would hide
-    one another), the reference's phase starts dashed."""
+    scenario (its palette colour), the reference a wide line underneath the others so a
+    scenario that matches it shows inside it, the reference's band only (several bands would
+    hide one another), the reference's phase starts dashed."""
     bands = {run.name: weekly_intensity(run) for run in runs}
     sectors = [TOTAL, *dict.fromkeys(runs[0].table("daily")["sector"].astype(str))]
     colors = scenario_colors(run.name for run in runs)
@@ -85,7 +86,8 @@ def timeline_figure(runs: list[RunResults], width: float = 10.0) -> Figure:
         for k, run in enumerate(runs):
             part = bands[run.name][bands[run.name]["sector"] == sector]
             color = colors[run.name]
-            ax.plot(part["week"], part["mean"], color=color, linewidth=1.3, label=run.name)
+            width, layer = (2.6, 1) if k == 0 else (1.2, 2)  # the reference wide, underneath
+            ax.plot(part["week"], part["mean"], color=color, lw=width, zorder=layer, label=run.name)
             if k == 0 and part["n"].max() > 1:
                 ax.fill_between(
                     part["week"], part["ci_low"], part["ci_high"], color=color, alpha=0.2
