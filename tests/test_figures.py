@@ -270,3 +270,16 @@ def test_a_band_shows_only_when_wide_enough_for_long_enough():
     assert not figures.band_shows(np.array([]), np.array([]), span=1)
     assert figures.band_note(1, []) == "1 replication"
     assert figures.band_note(4, [True, False]).startswith("mean and 95% CI, 4 replications; ")
+
+
+def test_the_forest_axis_spans_the_bulk_and_cuts_the_extremes():
+    """A KPI with a near-zero reference mean gives percentages of thousands; the axis keeps
+    the bulk, with −100% always inside, and shows everything when nothing is extreme."""
+    from sim.analysis.comparison import forest_limit
+
+    rows = [[-100.0, -90.0], *([[-5.0, 20.0], [10.0, 40.0]] * 10), [-1300.0, 1250.0]]
+    assert forest_limit(np.array(rows)) == 110.0  # the bulk, with −100% inside
+    wide = np.array([[-300.0, 290.0]] * 20 + [[-1300.0, 1250.0]])
+    assert forest_limit(wide) == pytest.approx(1.2 * 300.0)
+    assert forest_limit(np.array([[-3.0, 4.0], [1.0, 8.0]])) == pytest.approx(8.0 * 1.05)
+    assert forest_limit(np.array([[np.nan, np.inf]])) == 110.0

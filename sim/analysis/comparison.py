@@ -160,11 +160,16 @@ def kpi_label(kpi: str) -> str:
 
 
 def forest_figure(table: pd.DataFrame, colors: dict[str, str]) -> Figure:
-    """Each KPI's difference from the reference, in percent of the reference mean."""
+    """Each KPI's difference from the reference, in percent of the reference mean. A KPI whose
+    reference mean is near zero (incidents still waiting at the horizon) makes percentages of
+    thousands that would squeeze every other row to a dot, so the axis spans the bulk of the
+    intervals (``forest_limit``) and what lies beyond is cut at the edge, the point drawn
+    hollow there."""
     usable = table[table["reference_mean"].abs() > 0].copy()
     scale = 100.0 / usable["reference_mean"].abs()
     for col in ("difference", "diff_ci_low", "diff_ci_high"):
         usable[col + "_pct"] = usable[col] * scale
+    limit = forest_limit(usable[["diff_ci_low_pct", "diff_ci_high_pct"]].to_numpy())
     kpis = list(dict.fromkeys(usable["kpi"]))
     scenarios = list(dict.fromkeys(usable["scenario"]))
     height = 1.2 + len(kpis) * (0.25 + 0.08 * max(1, len(scenarios)))
@@ -173,31 +178,49 @@ def forest_figure(table: pd.DataFrame, colors: dict[str, str]) -> Figure:
     for k, scenario in enumerate(scenarios):
         rows = usable[usable["scenario"] == scenario].set_index("kpi").reindex(kpis)
         y = np.arange(len(kpis)) + k * step
-        err = np.vstack(
-            [
-                rows["difference_pct"] - rows["diff_ci_low_pct"],
-                rows["diff_ci_high_pct"] - rows["difference_pct"],
-            ]
+        point = rows["difference_pct"].to_numpy()
+        low, high = (
+            np.clip(rows[c].to_numpy(), -limit, limit)
+            for c in ("diff_ci_low_pct", "diff_ci_high_pct")
         )
+        inside = np.abs(point) <= limit
+        shown = np.clip(point, -limit, limit)
+        color = colors.get(scenario)
         ax.errorbar(
-            rows["difference_pct"],
+            shown,
             y,
-            xerr=err,
-            fmt="o",
-            color=colors.get(scenario),
-            label=scenario,
+            xerr=np.vstack([shown - low, high - shown]),
+            fmt="none",
+            ecolor=color,
             capsize=2,
-            markersize=4,
         )
+        ax.plot(shown[inside], y[inside], "o", color=color, markersize=4, label=scenario)
+        ax.plot(shown[~inside], y[~inside], "o", mfc="white", color=color, markersize=5)
+    ax.set_xlim(-limit * 1.03, limit * 1.03)
     ax.axvline(0, color="0.3", linewidth=0.8)
     ticks = np.arange(len(kpis)) + step * (len(scenarios) - 1) / 2
     ax.set_yticks(ticks, [kpi_label(kpi) for kpi in kpis], fontsize=8)
     ax.invert_yaxis()
     reference = table["reference"].iloc[0]
-    ax.set_xlabel(f"difference from {reference} (% of the reference mean, 95% CI)")
+    ax.set_xlabel(
+        f"difference from {reference} (% of the reference mean, 95% CI; beyond ±{limit:.0f}% "
+        "cut at the edge, hollow points)"
+    )
     ax.set_title(f"KPI differences against {reference}")
     fig.legend(loc="outside right upper", fontsize=8, frameon=False)
     return fig
+
+
+def forest_limit(ends: np.ndarray) -> float:
+    """The half-width of the forest plot's axis: everything when nothing is extreme (the
+    largest end within twice the bulk), else the bulk: 1.2 × the 90th percentile of the
+    intervals' ends in absolute value, at least 110% so that −100% (all gone) always shows."""
+    ends = np.abs(ends[np.isfinite(ends)])
+    if not len(ends):
+        return 110.0
+    bulk = max(110.0, 1.2 * float(np.percentile(ends, 90)))
+    largest = float(ends.max())
+    return largest * 1.05 if largest <= 2 * bulk else bulk
 
 
 def _rows(frame: pd.DataFrame, cols: list[str]) -> list[str]:
