@@ -211,3 +211,22 @@ def test_kpi_periods_from_the_incidents_table_agree_with_the_kpis_total(runs):
     assert counts.round(9).to_numpy() == pytest.approx(
         runs[0].kpis.sort_values("replication")["incidents"].to_numpy()
     )
+
+
+def test_a_hostile_description_is_text_in_both_briefs(runs, tmp_path):
+    """A description is the scenario author's words: markup stays text in the HTML, and
+    dollar signs stay dollars in the PDF (matplotlib would read "$…$" as mathtext)."""
+    words = 'Costs $5 or $6 a_b^c <script>alert("x")</script> & more. Second sentence.'
+    hostile = sim.run_experiment(
+        ROOT / "scenarios/isis_resurgence.yaml",
+        2,
+        3,
+        executor="serial",
+        out=tmp_path / "hostile",
+        overrides=[f"metadata.description={words}"],
+    )
+    pdf = brief([runs[0].run_dir, hostile], tmp_path / "b.pdf").read_bytes()
+    assert _pdf_pages(pdf) == 1
+    page = brief([runs[0].run_dir, hostile], tmp_path / "b.html").read_text()
+    html5lib.HTMLParser(strict=True).parse(page)
+    assert "<script" not in page and "&lt;script&gt;" in page

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import matplotlib
 import numpy as np
 import pytest
 from matplotlib.collections import PolyCollection
@@ -144,13 +145,15 @@ def test_one_colour_per_scenario_in_every_figure(base, resurgence):
         in_iraq = comparison.in_iraq_figure(runs, colours).axes[0]
         incidents = comparison.incidents_by_scenario_figure(runs, colours)
         forest = comparison.forest_figure(compare_runs(runs), colours).axes[0]
-        for ax in [in_iraq, *panels(incidents)]:
+        for ax in [in_iraq, *panels(incidents), forest]:  # the forest's points are lines
             for line in ax.get_lines():
                 name = line.get_label().split(" (n=")[0]
                 if name in colours:
                     drawn.setdefault(name, set()).add(line.get_color())
-        for bars in forest.containers:
-            drawn.setdefault(bars.get_label(), set()).add(bars.lines[0].get_color())
+        for bars in forest.containers:  # and its interval bars are drawn in the same colours
+            (segments,) = bars.lines[2]
+            hexes = {matplotlib.colors.to_hex(c) for c in segments.get_colors()}
+            assert hexes <= set(colours.values()) and len(hexes) == 1
         assert drawn["baseline"] == {colours["baseline"]}
         assert drawn["isis_resurgence"] == {colours["isis_resurgence"]}
     # a run's own incidents figure is drawn in its scenario's colour too

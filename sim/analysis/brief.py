@@ -290,6 +290,7 @@ class _Page:
             color=color,
             va="top",
             ha="left",
+            parse_math=False,  # a "$" in a description is a dollar, not mathtext
         )
 
     def rect(self, height: float) -> tuple[float, float, float, float]:
