@@ -18,6 +18,7 @@ from benchmarks.common import ROOT, machine
 
 SUITE = {
     "overhead": model.model_overhead,
+    "evaluate": model.evaluate_overhead,
     "speed": experiments.throughput,
     "scaling": model.scaling,
     "memory": experiments.peak_memory,
@@ -27,6 +28,7 @@ SUITE = {
 # (benchmark, figure) -> (comparison, target)
 TARGETS = {
     ("overhead", "overhead_ratio"): (operator.le, 2.0),
+    ("evaluate", "evaluate_ratio"): (operator.le, 1.3),
     ("speed", "parallel_efficiency"): (operator.ge, 0.85),
     ("speed", "dask_over_pool_time"): (operator.le, 1.25),
     ("speed", "write_share_serial"): (operator.le, 0.10),

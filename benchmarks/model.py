@@ -58,6 +58,26 @@ def _replications(scenario, replications: int) -> tuple[float, int]:
     return time.perf_counter() - began, events
 
 
+def evaluate_overhead(replications: int = 40, rounds: int = 3) -> dict[str, float]:
+    """``sim.evaluate`` against the bare replication work it wraps (``_replications``: world
+    built, run, records turned to columns), per replication, best of ``rounds`` each."""
+    from sim.experiment.evaluate import evaluate
+
+    scenario = load_scenario(BASELINE)
+    evaluate(scenario, 1, 1)  # warm imports and caches
+    bare, wrapped = float("inf"), float("inf")
+    for _ in range(rounds):
+        bare = min(bare, _replications(scenario, replications)[0])
+        began = time.perf_counter()
+        evaluate(scenario, replications, 1)
+        wrapped = min(wrapped, time.perf_counter() - began)
+    return {
+        "bare_ms_per_replication": round(1000 * bare / replications, 2),
+        "evaluate_ms_per_replication": round(1000 * wrapped / replications, 2),
+        "evaluate_ratio": round(wrapped / bare, 3),
+    }
+
+
 def model_overhead(replications: int = 40, rounds: int = 3) -> dict[str, float]:
     """Baseline events per second against bare SimPy processing as many events.
 

@@ -8,6 +8,7 @@ The public API is small and imported lazily (so ``withdrawal-sim --help`` stays 
     raw = sim.RawScenario.from_file("scenarios/baseline.yaml")  # before validation
     raw.override("forces.lift.airlift.lifts_per_day", 2)
     variant = raw.validate()                         # schema and cross-field checks
+    kpis = sim.evaluate(scenario, 50, seed=1, overrides={"run.seed": 3})  # in memory
     run_dir = sim.run_experiment(scenario, replications=50, seed=1)
     sim.run_figures(run_dir)                         # personnel.png, incidents.png in it
     run = sim.load_results(run_dir)
@@ -31,6 +32,7 @@ _API = {
     "RawScenario": "sim.config.raw",
     "simulate": "sim.model.world",
     "run_experiment": "sim.experiment.runner",
+    "evaluate": "sim.experiment.evaluate",
     "Executor": "sim.experiment.executors",
     "load_results": "sim.experiment.results",
     "run_sweep": "sim.experiment.sweep",

@@ -274,6 +274,7 @@ def run(
       withdrawal-sim run scenarios/baseline.yaml --set forces.lift.airlift.lifts_per_day=2
     """
     with executor:  # first: the workers import the model while this process reads
+        from sim.config.overrides import SetOptions
         from sim.experiment.runner import run_experiment
 
         run_dir = run_experiment(
@@ -282,7 +283,7 @@ def run(
             seed,
             executor=executor,
             out=out,
-            overrides=overrides,
+            overrides=SetOptions(overrides),
             resume=resume,
             allow_code_change=allow_code_change,
             target_ci=_parse_targets(target_ci),
@@ -554,6 +555,7 @@ def validate(files, overrides) -> None:
     """
     from sim.config.errors import Position, Problem, ScenarioError
     from sim.config.load import file_kind, load_scenario
+    from sim.config.overrides import SetOptions
 
     problems = []
     for path in files:
@@ -569,7 +571,7 @@ def validate(files, overrides) -> None:
                     f"ok: {path} (sweep {plan.sweep.name}: {len(plan.points)} design points)"
                 )
             else:
-                scenario = load_scenario(path, overrides)
+                scenario = load_scenario(path, SetOptions(overrides))
                 click.echo(f"ok: {path} ({scenario.metadata.name})")
         except ScenarioError as exc:
             problems.extend(exc.problems)

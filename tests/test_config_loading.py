@@ -13,6 +13,7 @@ import yaml
 from sim.config.errors import ScenarioError
 from sim.config.load import config_hash, load_scenario, scenario_to_yaml
 from sim.config.merge import deep_merge
+from sim.config.overrides import SetOptions
 from sim.config.raw import RawScenario
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -224,10 +225,13 @@ def test_set_applies_after_extends_and_in_order():
 def test_set_replaces_a_whole_item_and_forgets_its_old_lines():
     expression = "forces.sites.erbil={name: erbil, country: iraq, personnel: {advisers: x}}"
     with pytest.raises(ScenarioError) as caught:
-        load_scenario(BASELINE, [expression])
+        load_scenario(BASELINE, SetOptions([expression]))  # as the command line passes them
     [problem] = caught.value.problems
     assert problem.path == ("forces", "sites", "erbil", "personnel", "advisers")
     assert problem.position.source == f"--set {expression}"
+    with pytest.raises(ScenarioError) as caught:
+        load_scenario(BASELINE, [expression])  # from Python: named as an override
+    assert caught.value.problems[0].position.source == f"override {expression}"
 
 
 def test_set_does_not_change_the_files(tmp_path):

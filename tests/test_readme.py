@@ -194,12 +194,15 @@ def test_readme_yaml_examples_validate(clone):
     assert result.returncode == 0, result.stderr
 
 
-def test_readme_python_snippet_runs_as_a_script(clone):
-    (snippet,) = blocks("python")
-    script = clone / "readme_snippet.py"
-    script.write_text(snippet)
-    result = subprocess.run(
-        [sys.executable, str(script)], cwd=clone, capture_output=True, text=True, timeout=300
-    )
-    assert result.returncode == 0, result.stderr
-    assert "replication" in result.stdout  # the KPI summary was printed
+def test_readme_python_snippets_run_as_scripts(clone):
+    """Each snippet saved as a script, as a user would: the run one (with its guard) and the
+    evaluate one (without: it needs none)."""
+    run, evaluate = blocks("python")
+    for number, snippet in enumerate((run, evaluate)):
+        script = clone / f"readme_snippet_{number}.py"
+        script.write_text(snippet + ("\nprint(kpis.shape)\n" if number else ""))
+        result = subprocess.run(
+            [sys.executable, str(script)], cwd=clone, capture_output=True, text=True, timeout=300
+        )
+        assert result.returncode == 0, result.stderr
+        assert ("(20, 4)" if number else "replication") in result.stdout

@@ -13,23 +13,37 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
 from pathlib import Path
 
 import yaml
 
 from sim.config.errors import ScenarioError
 from sim.config.files import not_a_file, shown
+from sim.config.overrides import Overrides, apply_overrides
 from sim.config.raw import RawScenario
 from sim.config.schema import Scenario
 from sim.config.yaml_source import read_yaml
 
 
-def load_scenario(path: str | Path, overrides: Sequence[str] = ()) -> Scenario:
-    """Load, merge, override (``--set`` expressions, in order) and validate a scenario file."""
+def load_scenario(path: str | Path, overrides: Overrides = ()) -> Scenario:
+    """Load, merge, override and validate a scenario file.
+
+    Parameters
+    ----------
+    path
+        The scenario file (``extends`` resolved relative to it).
+    overrides
+        Applied in order: a mapping ``{"run.seed": 3}``, a list of ``"run.seed=3"`` texts
+        (values read as YAML, as ``--set`` reads them) or ``("run.seed", 3)`` pairs, or one
+        text. Values may be numpy scalars, dates or lists (``sim.config.overrides``).
+
+    Raises
+    ------
+    ScenarioError
+        Every problem, each naming its file and line or its override, and its key.
+    """
     raw = RawScenario.from_file(path)
-    for expression in overrides:
-        raw.override_text(expression)
+    apply_overrides(raw, overrides)
     return raw.validate()
 
 

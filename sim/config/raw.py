@@ -154,13 +154,14 @@ class RawScenario:
         where = at if isinstance(at, Position) else Position(at)
         self._replace(keys_of(path, where), value, where)
 
-    def override_text(self, expression: str) -> None:
-        """Apply ``--set dotted.key=value``: the value is read as YAML within the bounds of
-        the files (text that is not YAML stays text); problems point at the option."""
-        where = Position(f"--set {clip(expression, MAX_SHOWN_SET)}")
+    def override_text(self, expression: str, label: str = "--set") -> None:
+        """Apply ``dotted.key=value`` (a ``--set`` option, or an override text given in Python,
+        named by ``label`` in problems): the value is read as YAML within the bounds of the
+        files (text that is not YAML stays text)."""
+        where = Position(f"{label} {clip(expression, MAX_SHOWN_SET)}")
         key, sep, text = expression.partition("=")
         if not sep or not key.strip():
-            raise ScenarioError([Problem(where, (), "expected --set dotted.key=value")])
+            raise ScenarioError([Problem(where, (), f"expected {label} dotted.key=value")])
         keys = keys_of(key.strip(), where)
         self._replace(keys, parse_value(text, where, keys, self._budget), where)
 
@@ -191,7 +192,7 @@ class RawScenario:
         ``ScenarioError`` with every problem, each at its key's position."""
         default = Position(self._source)
         try:
-            scenario = Scenario.model_validate(self._data)
+            scenario = Scenario.schema_validate(self._data)
         except ValidationError as exc:
             problems = problems_from_validation(exc, self._data, self._positions, default)
             raise ScenarioError(problems) from None

@@ -54,11 +54,12 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from types import TracebackType
 from typing import Any, TypeVar
 
 from sim.config.limits import MAX_JOBS
-from sim.experiment.errors import ExecutorError, RunError
+from sim.experiment.errors import ArgumentError, ExecutorError, RunError
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -69,6 +70,21 @@ SCHEMES = ("tcp", "tls", "ws", "wss")  # Dask's protocols over TCP (not inproc, 
 TIMEOUT_ENV = "WITHDRAWAL_SIM_DASK_TIMEOUT"
 DEFAULT_TIMEOUT = 10.0  # seconds to reach a Dask scheduler, handshake included
 CLOSE_TIMEOUT = 10.0  # seconds for each of client and local cluster to shut down
+
+
+def _broken_pool_advice() -> str:
+    """What to do when a pool worker died. Its usual cause from a script: the workers start
+    from a forkserver and import the main script again, so a script that runs experiments at
+    its top level starts them again in every worker, which Python forbids."""
+    main = sys.modules.get("__main__")
+    script = getattr(main, "__file__", None) if getattr(main, "__spec__", None) is None else None
+    if script:
+        return (
+            f"a process-pool worker died while starting: {os.path.basename(script)} runs at "
+            "its top level, and the workers import it again; put the calls under "
+            '\'if __name__ == "__main__":\', or use executor="serial" or sim.evaluate'
+        )
+    return "a process-pool worker died (killed, or out of memory); the run can be resumed"
 
 
 def default_jobs() -> int:
@@ -487,13 +503,15 @@ class Executor:
         self, kind: str = "process", jobs: int | None = None, scheduler: str | None = None
     ) -> None:
         if kind not in EXECUTORS:
-            raise ExecutorError(f"unknown executor '{kind}' (choose from {', '.join(EXECUTORS)})")
+            raise ArgumentError(f"unknown executor '{kind}' (choose from {', '.join(EXECUTORS)})")
         if scheduler is not None and kind != "dask":
             raise RunError("a Dask scheduler address goes with the dask executor")
         if jobs is not None and (
             not isinstance(jobs, int) or isinstance(jobs, bool) or not 1 <= jobs <= MAX_JOBS
         ):
-            raise RunError(f"jobs must be a whole number from 1 to {MAX_JOBS:,} (got {jobs!r})")
+            raise ArgumentError(
+                f"jobs must be a whole number from 1 to {MAX_JOBS:,} (got {jobs!r})"
+            )
         self.kind = kind
         self.jobs = jobs or default_jobs()
         self.scheduler = scheduler
@@ -605,6 +623,9 @@ class Executor:
                 )
             else:
                 yield from _dask_windowed(self._dask_client(), fn, tasks, self._window)
+        except BrokenProcessPool:
+            self._shut_down(interrupted=False)
+            raise ExecutorError(_broken_pool_advice()) from None
         except BaseException as exc:
             self._shut_down(interrupted=not isinstance(exc, Exception))
             raise

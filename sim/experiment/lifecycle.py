@@ -30,8 +30,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
-from sim.config.limits import MAX_REPLICATIONS, MAX_SEED
-from sim.experiment.errors import RunError
+from sim.config.limits import MAX_JOBS, MAX_REPLICATIONS, MAX_SEED
+from sim.experiment.errors import ArgumentError, RunError
 from sim.experiment.executors import Executor
 from sim.experiment.journal import JournalError
 from sim.experiment.lock import FolderLock
@@ -270,13 +270,13 @@ def _resumable(experiment: Experiment[M], folder: Path, allow_code_change: bool)
 
 def check_counts(**counts: int | None) -> None:
     """Refuse counts that would exhaust memory or overflow before anything starts."""
-    bounds = {"seed": (0, MAX_SEED)}
+    bounds = {"seed": (0, MAX_SEED), "jobs": (1, MAX_JOBS)}
     for option, value in counts.items():
         if value is None:
             continue
         low, high = bounds.get(option, (1, MAX_REPLICATIONS))
         if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
-            raise RunError(
+            raise ArgumentError(
                 f"{option} must be a whole number from {low} to {high:,} (got {value!r})"
             )
 

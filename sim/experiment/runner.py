@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sim.config.load import config_hash, load_scenario
+from sim.config.overrides import Overrides, apply_overrides, described
+from sim.config.raw import RawScenario
 from sim.config.schema import Scenario
 from sim.experiment.errors import RunError
 from sim.experiment.executors import Executor
@@ -39,7 +41,7 @@ def run_experiment(
     scheduler: str | None = None,
     out: str | Path | None = None,
     results_root: str | Path = "results",
-    overrides: Sequence[str] = (),
+    overrides: Overrides = (),
     resume: bool = False,
     allow_code_change: bool = False,
     target_ci: Mapping[str, float] | None = None,
@@ -56,7 +58,7 @@ def run_experiment(
     the manifest then records).
     """
     with Executor.of(executor, jobs, scheduler) as workers:  # they import while we read
-        scenario, source = _scenario(scenario, overrides)
+        scenario, source = resolve_scenario(scenario, overrides)
         check_counts(replications=replications, seed=seed, max_replications=max_replications)
         _check_targets(scenario, target_ci)
         name, digest = scenario.metadata.name, config_hash(scenario)
@@ -70,7 +72,7 @@ def run_experiment(
             target_ci=dict(target_ci or {}),
             max_replications=max_replications,
             source=source,
-            overrides=list(overrides),
+            overrides=described(overrides),
         )
         experiment = Experiment(
             manifest=RunManifest,
@@ -89,20 +91,23 @@ def run_experiment(
     return opened.folder
 
 
-def _scenario(
-    scenario: Scenario | str | Path, overrides: Sequence[str]
+def resolve_scenario(
+    scenario: Scenario | str | Path, overrides: Overrides
 ) -> tuple[Scenario, str | None]:
-    """The scenario to run, and the file it came from (None when given as an object)."""
+    """The scenario to run with ``overrides`` applied (to a file or to a ``Scenario``), and
+    the file it came from (None when given as an object)."""
     if isinstance(scenario, Scenario):
-        if overrides:
-            raise RunError("overrides apply to a scenario file; pass them to sim.load_scenario")
-        return scenario, None
+        if not overrides:
+            return scenario, None
+        raw = RawScenario.from_mapping(scenario.model_dump(mode="json"))
+        apply_overrides(raw, overrides)
+        return raw.validate(), None
     return load_scenario(scenario, overrides), str(scenario)
 
 
 def _check_targets(scenario: Scenario, target_ci: Mapping[str, float] | None) -> None:
     """Refuse ``target_ci`` naming a KPI that the scenario's runs do not have."""
-    names = _kpi_names(scenario)
+    names = kpi_names(scenario)
     unknown = [k for k in target_ci or {} if k not in names]
     if unknown:
         raise RunError(
@@ -155,8 +160,11 @@ def kpi_halfwidths(kpis: pd.DataFrame, names: Sequence[str]) -> dict[str, float]
     return widths
 
 
-def _kpi_names(scenario: Scenario) -> set[str]:
+def kpi_names(scenario: Scenario) -> list[str]:
+    """The scenario's KPI columns, in the table's order (``replication`` and ``seed`` left
+    out)."""
     from sim.tables import kpi_columns
 
     phases = [p.name for p in scenario.forces.phases]
-    return set(kpi_columns(phases, [s.name for s in scenario.border.sectors]))
+    names = kpi_columns(phases, [s.name for s in scenario.border.sectors])
+    return [n for n in names if n not in {"replication", "seed"}]

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from collections.abc import Mapping
+from importlib import import_module
+from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from sim.config.schema.border import Border
 from sim.config.schema.common import (
@@ -76,3 +78,34 @@ class Scenario(Strict):
     @property
     def horizon_days(self) -> float:
         return float((self.clock.end_date - self.clock.start_date).days)
+
+    @classmethod
+    def model_validate(cls, obj: Any, **_: Any) -> Scenario:
+        """A scenario from a mapping, through the same checks as a file: the schema, then the
+        checks across fields (``RawScenario.validate``); every problem is one line of a
+        ``ScenarioError`` naming its key path, with suggestions for misspelt keys. pydantic's
+        own ``model_validate`` would check types only (shares summing to 2.7 would pass)."""
+        if isinstance(obj, cls):
+            return obj
+        # sim.config.raw builds on this module (and the checks on the schema), so it is
+        # found at call time: a static import here would be a cycle
+        raw = import_module("sim.config.raw")
+        return raw.RawScenario.from_mapping(obj).validate()
+
+    @classmethod
+    def schema_validate(cls, obj: Any) -> Scenario:
+        """Types and ranges only (pydantic's ``model_validate``): the first pass of
+        ``RawScenario.validate``, which turns its errors into positioned problems."""
+        return super().model_validate(obj)
+
+    def model_copy(
+        self, *, update: Mapping[str, Any] | None = None, deep: bool = False
+    ) -> Scenario:
+        """A copy with the top-level sections in ``update`` replaced, validated like any
+        scenario (pydantic's copy would not validate, so an invalid value would slip in)."""
+        if not update:
+            return super().model_copy(deep=deep)
+        data = self.model_dump(mode="python")
+        for key, value in update.items():
+            data[key] = value.model_dump(mode="python") if isinstance(value, BaseModel) else value
+        return type(self).model_validate(data)
