@@ -22,18 +22,24 @@ def _bits(mask: np.ndarray) -> pa.Buffer:
 
 def from_numpy(values: np.ndarray, kind: pa.DataType) -> pa.Array:
     """``values`` as an Arrow array of type ``kind`` (int64, int32, float64, bool or
-    timestamp[s]; NaT becomes null, NaN stays NaN)."""
+    timestamp); NaT and NaN become null (the data buffer keeps the NaN under it)."""
     n = len(values)
     if kind == pa.bool_():
         return pa.Array.from_buffers(kind, n, [None, _bits(values)])
     if pa.types.is_timestamp(kind):
-        seconds = np.ascontiguousarray(values.astype("datetime64[s]").view(np.int64))
+        ticks = np.ascontiguousarray(values.astype(f"datetime64[{kind.unit}]").view(np.int64))
         missing = np.isnat(values)
         validity = _bits(~missing) if missing.any() else None
         return pa.Array.from_buffers(
-            kind, n, [validity, pa.py_buffer(seconds)], null_count=int(missing.sum())
+            kind, n, [validity, pa.py_buffer(ticks)], null_count=int(missing.sum())
         )
     data = np.ascontiguousarray(values, dtype=_NUMPY[kind])
+    missing = np.isnan(data) if kind == pa.float64() else None
+    if missing is not None and missing.any():  # NaN is "no value": null, which every reader
+        validity = _bits(~missing)  # skips (DuckDB's avg, count), not a number that poisons
+        return pa.Array.from_buffers(
+            kind, n, [validity, pa.py_buffer(data)], null_count=int(missing.sum())
+        )
     return pa.Array.from_buffers(kind, n, [None, pa.py_buffer(data)])
 
 

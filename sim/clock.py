@@ -18,11 +18,12 @@ def to_day(date: dt.date, start: dt.date) -> float:
 
 
 def to_dates(days: np.ndarray, start: dt.date) -> np.ndarray:
-    """Timestamps (``datetime64[s]``) for an array of simulation days."""
+    """Timestamps for an array of simulation days, to the second, as ``datetime64[ms]``: the
+    unit the tables keep, which Parquet, pandas, pyarrow and DuckDB all read alike."""
     origin = np.datetime64(start, "s")
     days = np.asarray(days, dtype=float)
     finite = np.isfinite(days)
     seconds = np.round(np.where(finite, days, 0.0) * 86_400.0).astype("int64")
-    dates = origin + seconds.astype("timedelta64[s]")
+    dates = (origin + seconds.astype("timedelta64[s]")).astype("datetime64[ms]")
     dates[~finite] = np.datetime64("NaT")  # never (an arrival after an infinite transit)
     return dates

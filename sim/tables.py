@@ -53,7 +53,7 @@ class Labels:
 Columns = dict[str, np.ndarray | Labels]
 """One table of one replication: column name -> values (names as ``Labels``)."""
 
-DATE = "datetime64[s]"
+DATE = "datetime64[ms]"
 
 
 @dataclass(frozen=True)
@@ -295,7 +295,7 @@ _ARROW_TYPES = {"int64": "int64", "float64": "float64", "bool": "bool_"}  # name
 def _arrow_type(dtype: str) -> pa.DataType:
     import pyarrow as pa
 
-    return pa.timestamp("s") if dtype == DATE else getattr(pa, _ARROW_TYPES[dtype])()
+    return pa.timestamp("ms") if dtype == DATE else getattr(pa, _ARROW_TYPES[dtype])()
 
 
 def _join_labels(columns: list[Labels]) -> pa.Array:
@@ -309,6 +309,27 @@ def _join_labels(columns: list[Labels]) -> pa.Array:
     ]
     joined = np.concatenate(codes) if codes else np.zeros(0, np.int32)
     return decoded(joined, names)
+
+
+def column_of(table: str, column: str) -> Column | None:
+    """The documented column ``column`` of ``table`` (the per-phase and per-sector KPIs by
+    their prefix), or None."""
+    if table != "kpis":
+        return SCHEMA.get(table, {}).get(column)
+    if column in KPI_SCHEMA:
+        return KPI_SCHEMA[column]
+    if column.startswith(PER_PHASE):
+        return PHASE_KPI
+    return SECTOR_KPI if column.startswith(PER_SECTOR) else None
+
+
+def _field_metadata(table: str, column: str) -> dict[bytes, bytes] | None:
+    """The unit and meaning of a column, for the Parquet field's metadata (read by pyarrow,
+    DuckDB's ``parquet_schema``, and any Arrow tool)."""
+    found = column_of(table, column)
+    if found is None:
+        return None
+    return {b"unit": found.unit.encode(), b"description": found.description.encode()}
 
 
 def to_arrow(parts: list[dict[str, Columns]]) -> dict[str, pa.Table]:
@@ -325,12 +346,12 @@ def to_arrow(parts: list[dict[str, Columns]]) -> dict[str, pa.Table]:
             values = [part[name][column] for part in parts]
             if isinstance(values[0], Labels):
                 kind, array = pa.string(), _join_labels(values)
-            else:  # NaT dates become nulls; NaN floats stay NaN
+            else:  # NaT dates and NaN floats become nulls
                 # per phase and per sector KPIs are float64 alike
                 kind = _arrow_type(schema.get(column, PHASE_KPI.dtype))
                 array = from_numpy(np.concatenate(values), kind)
             arrays.append(array)
-            fields.append(pa.field(column, kind))
+            fields.append(pa.field(column, kind, metadata=_field_metadata(name, column)))
         out[name] = pa.Table.from_arrays(arrays, schema=pa.schema(fields))
     return out
 

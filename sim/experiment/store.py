@@ -298,7 +298,8 @@ class RunStore:
         from sim.tables import DATE, TABLES
 
         frame = self.read_arrow(name).to_pandas()
-        # Parquet keeps timestamps in milliseconds at the coarsest; the tables use seconds
+        # dates are timestamp[ms] in the files, so pandas, pyarrow and DuckDB read one unit;
+        # parts written before that (timestamp[s] in memory, ms in Parquet) read the same
         for column, dtype in TABLES.get(name, {}).items():
             if dtype == DATE and column in frame:
                 frame[column] = frame[column].astype(DATE)
