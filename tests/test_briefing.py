@@ -19,6 +19,7 @@ from sim.analysis.brief import brief
 from sim.analysis.changes import config_changes, grouped
 from sim.analysis.exceedance import Threshold, exceedance_table, parse_threshold
 from sim.analysis.periods import Period, compare_periods, parse_period, period_kpis, phase_periods
+from sim.analysis.report import report
 from sim.cli import main
 from sim.experiment.errors import RunError
 
@@ -230,3 +231,39 @@ def test_a_hostile_description_is_text_in_both_briefs(runs, tmp_path):
     page = brief([runs[0].run_dir, hostile], tmp_path / "b.html").read_text()
     html5lib.HTMLParser(strict=True).parse(page)
     assert "<script" not in page and "&lt;script&gt;" in page
+
+
+def test_the_report_flags_an_overloaded_queue(tmp_path):
+    """M/M/1 at four arrivals a day for a day's handling: the queue grows without bound; the
+    report says how many wait at the horizon and gives both means."""
+    overloaded = sim.run_experiment(
+        ROOT / "scenarios/validation/mmk.yaml",
+        3,
+        7,
+        executor="serial",
+        out=tmp_path / "mm1",
+        overrides={
+            "clock.end_date": "2025-03-02",
+            "border.sectors.sector_a.response_units": 1,
+            "threats.processes.arrivals_a.rate_per_day": 4,
+        },
+    )
+    kpis = sim.load_results(overloaded).kpis
+    assert (kpis["mean_wait_censored_days"] > kpis["mean_wait_days"]).all()
+    page = report([overloaded], tmp_path / "r.html").read_text()
+    flag = re.search(r'<p class="flag">(.*?)</p>', page, re.S)
+    assert flag, "no overload flag"
+    text = flag[1]
+    assert f"{kpis['waiting_at_horizon'].mean():.1f} detected incidents were still waiting" in text
+    assert f"{kpis['mean_wait_censored_days'].mean():.2f} days, against" in text
+    assert f"{kpis['mean_wait_days'].mean():.2f} days over the incidents answered" in text
+
+
+def test_the_risk_timeline_starts_on_the_first_day_and_totals_the_sectors(runs):
+    from sim.analysis.timeline import TOTAL, weekly_intensity
+
+    weekly = weekly_intensity(runs[0])
+    assert weekly["week"].min() == pd.Timestamp("2025-01-01")  # not the Monday before
+    by = weekly.pivot(index="week", columns="sector", values="mean")
+    sectors = [c for c in by.columns if c != TOTAL]
+    assert by[TOTAL].to_numpy() == pytest.approx(by[sectors].sum(axis=1).to_numpy())

@@ -26,10 +26,12 @@ TOTAL = "all sectors"
 
 
 def weekly_intensity(run: RunResults) -> pd.DataFrame:
-    """Per week (its Monday), sector (and ``TOTAL``): n, mean expected incidents a day, the
-    95% interval of that mean, and the 5th/95th percentiles over replications."""
+    """Per week (its Monday, or the run's first day for the first week), sector (and
+    ``TOTAL``): n, mean expected incidents a day, the 95% interval of that mean, and the
+    5th/95th percentiles over replications."""
     daily = run.table("daily")[["replication", "date", "sector", "intensity_per_day"]]
-    week = daily["date"].dt.to_period("W-SUN").dt.start_time
+    start = pd.Timestamp(run.scenario.clock.start_date)
+    week = daily["date"].dt.to_period("W-SUN").dt.start_time.clip(lower=start)
     per = (
         daily.assign(week=week)
         .groupby(["replication", "week", "sector"], observed=True)["intensity_per_day"]
@@ -73,7 +75,8 @@ def timeline_figure(runs: list[RunResults], width: float = 10.0) -> Figure:
     scenario that matches it shows inside it, the reference's band only (several bands would
     hide one another), the reference's phase starts dashed."""
     bands = {run.name: weekly_intensity(run) for run in runs}
-    sectors = [TOTAL, *dict.fromkeys(runs[0].table("daily")["sector"].astype(str))]
+    own = list(dict.fromkeys(runs[0].table("daily")["sector"].astype(str)))
+    sectors = own if len(own) == 1 else [TOTAL, *own]  # one sector is its own total
     colors = scenario_colors(run.name for run in runs)
     cols = 2 if len(sectors) > 3 else 1
     rows = int(np.ceil(len(sectors) / cols))
