@@ -256,3 +256,8 @@ def test_run_experiment_from_a_script_without_a_guard_says_what_to_do(tmp_path):
     assert "unguarded.py runs at its top level" in last
     assert 'if __name__ == "__main__":' in last and "sim.evaluate" in last
     assert sorted(os.listdir(tmp_path)) == ["unguarded.py"]
+
+
+def test_counts_from_a_sampler_may_be_numpy_integers():
+    frame = sim.evaluate(BASELINE, np.int64(2), np.int32(3), overrides=SHORT, jobs=np.int64(1))
+    assert len(frame) == 2 and (frame["seed"] == 3).all()

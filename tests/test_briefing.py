@@ -177,7 +177,7 @@ def test_brief_refusals_are_one_line_exit_2(runs, tmp_path):
     dirs = [str(r.run_dir) for r in runs]
     cases = [
         ([*dirs, "--out", str(tmp_path / "b.txt")], "a brief is a .pdf or an .html file"),
-        ([*dirs * 3, "--out", str(tmp_path / "b.pdf")], "holds one to 4 runs, not 6"),
+        ([*dirs * 3, "--out", str(tmp_path / "b.pdf")], "holds 1 to 4 runs, not 6"),
         (
             [*dirs, "--out", str(runs[0].run_dir / "kpis.parquet.pdf")],
             None,  # a new file in a run folder is fine
@@ -267,3 +267,23 @@ def test_the_risk_timeline_starts_on_the_first_day_and_totals_the_sectors(runs):
     by = weekly.pivot(index="week", columns="sector", values="mean")
     sectors = [c for c in by.columns if c != TOTAL]
     assert by[TOTAL].to_numpy() == pytest.approx(by[sectors].sum(axis=1).to_numpy())
+
+
+def test_outputs_never_go_among_a_runs_tables(runs, tmp_path):
+    """A stray file inside RUN/kpis.parquet/ breaks every reader of that table."""
+    inside = runs[0].run_dir / "kpis.parquet" / "brief.pdf"
+    for command, out in (("brief", inside), ("report", inside.with_suffix(".html"))):
+        result = CliRunner().invoke(main, [command, str(runs[0].run_dir), "--out", str(out)])
+        assert result.exit_code == 2, result.output
+        assert "among its tables" in result.output and not out.exists()
+
+
+def test_periods_need_names_of_their_own_and_thresholds_name_kpis(runs):
+    twice = [parse_period("x=2025-02-01..2025-03-01", runs[0])] * 2
+    with pytest.raises(RunError, match="x is given twice"):
+        compare_periods(runs, twice)
+    with pytest.raises(RunError, match="no KPI 'replication'"):
+        exceedance_table(runs, [parse_threshold("replication>=3")])
+    same = parse_threshold("incidents>=300")
+    assert len(exceedance_table(runs, [same, same])) == len(runs)  # counted once
+    assert parse_threshold("incidents>=-0").rule == "incidents ≥ 0"

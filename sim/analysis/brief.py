@@ -30,7 +30,7 @@ from sim.analysis.exceedance import default_thresholds, exceedance_table
 from sim.analysis.figures import figure_bytes, format_dates
 from sim.analysis.palette import scenario_colors
 from sim.analysis.periods import compare_periods, period_kpis, phase_periods
-from sim.analysis.runs import COMPARE_TABLES, load_runs
+from sim.analysis.runs import COMPARE_TABLES, load_runs, refuse_inside_run_data
 from sim.analysis.summary import summarize
 from sim.analysis.timeline import TOTAL, weekly_intensity
 from sim.experiment.errors import RunError
@@ -58,10 +58,29 @@ class ScenarioLine:
     changes: list[str] = field(default_factory=list)
     changed: int = 0
     more: bool = False
+    below: str = ""
+
+    reference: bool = False
 
     @property
     def counted(self) -> str:
         return f"{self.changed} value{'s' * (self.changed != 1)}"
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} (reference)" if self.reference else self.name
+
+    @property
+    def details(self) -> str:
+        """What follows the name: the summary, when Iraq falls below the threshold, and (for
+        a scenario) the values it changes."""
+        summary = self.summary if self.summary.endswith((".", "…")) else f"{self.summary}."
+        parts = [summary, f"{self.below}."]
+        if not self.reference:
+            more = " and more" if self.more else ""
+            listed = f": {', '.join(self.changes)}{more}" if self.changes else ""
+            parts.append(f"Changes {self.counted}{listed}.")
+        return " ".join(p for p in parts if p.strip(". "))
 
 
 @dataclass
@@ -111,24 +130,45 @@ def _drawdown_finding(run: RunResults) -> str:
     )
 
 
+WHAT = {
+    "incidents_per_month": "border incidents a month",
+    "unstopped_per_month": "missed or undetected incidents a month",
+}
+
+
 def _difference_finding(table: pd.DataFrame, scenario: str, reference: str) -> str:
-    """The period where the scenario's incidents a month differ most (relatively) from the
-    reference's, with the difference's interval and the missed-or-undetected part."""
-    own = table[table["scenario"] == scenario].set_index(["period", "kpi"])
+    """Where the scenario differs most (relatively) from the reference: the period and the
+    measure (all incidents, or those missed or undetected) with the paired interval, and
+    the other measure beside it."""
+    own = table[(table["scenario"] == scenario) & table["kpi"].isin(list(WHAT))]
     if own.empty:
         return f"{scenario}: no period comparison is possible (too few replications)."
-    rows = own.xs("incidents_per_month", level="kpi")
-    relative = rows["difference"].abs() / rows["reference_mean"].abs().clip(lower=1e-9)
-    period = relative.idxmax()
-    row, unstopped = rows.loc[period], own.loc[(period, "unstopped_per_month")]
+    relative = own["difference"].abs() / own["reference_mean"].abs().clip(lower=1e-9)
+    row = own.loc[relative.idxmax()]
+    period, kpi = row["period"], row["kpi"]
+    [other] = [k for k in WHAT if k != kpi]
+    beside = own[(own["period"] == period) & (own["kpi"] == other)]
     low, high = row["diff_ci_low"], row["diff_ci_high"]
+    paired = f", {row['n']} paired replications" if row["method"] == "paired t" else ""
     words = (
-        f"{scenario}: {row['scenario_mean']:.1f} border incidents a month {period}, against "
+        f"{scenario}: {row['scenario_mean']:.1f} {WHAT[kpi]} {period}, against "
         f"{row['reference_mean']:.1f} in {reference}: {_signed(row['difference'])} a month "
-        f"(95% CI {_signed(low)} to {_signed(high)}); missed or undetected "
-        f"{unstopped['scenario_mean']:.1f} a month against {unstopped['reference_mean']:.1f}"
+        f"(95% CI {_signed(low)} to {_signed(high)}{paired})"
     )
+    if not beside.empty:
+        b = beside.iloc[0]
+        words += f"; {WHAT[other]} {b['scenario_mean']:.1f} against {b['reference_mean']:.1f}"
     return words + ("; no clear difference." if low <= 0.0 <= high else ".")
+
+
+def _below(run: RunResults) -> str:
+    """When the run's personnel in Iraq fall below the threshold (median over replications)."""
+    threshold = run.scenario.forces.in_iraq_threshold_personnel
+    days = run.kpis["below_threshold_day"].to_numpy(float)
+    reached = days[~np.isnan(days)]
+    if not len(reached):
+        return f"Iraq never below {threshold:,.0f}"
+    return f"Iraq below {threshold:,.0f} on {_date(run, np.median(reached))}"
 
 
 def _period_finding(run: RunResults) -> str:
@@ -170,12 +210,20 @@ def brief_content(runs: list[RunResults]) -> BriefContent:
         "or undetected, and the drawdown's pace, over "
         f"{scenario.clock.start_date:%B %Y} to {scenario.clock.end_date:%B %Y}."
     )
-    lines = [ScenarioLine(reference.name, _first_sentence(reference.manifest.description or ""))]
+    lines = [
+        ScenarioLine(
+            reference.name,
+            _first_sentence(reference.manifest.description or ""),
+            below=_below(reference),
+            reference=True,
+        )
+    ]
     for run in others:
         changes = config_changes(reference.manifest.config, run.manifest.config)
         paths = grouped(changes)
         summary = _first_sentence(run.manifest.description or "")
-        lines.append(ScenarioLine(run.name, summary, paths[:4], len(changes), len(paths) > 4))
+        more = len(paths) > 4
+        lines.append(ScenarioLine(run.name, summary, paths[:4], len(changes), more, _below(run)))
     findings: list[str] = []
     if len(others) < 3:
         findings.append(_drawdown_finding(reference))
@@ -224,7 +272,15 @@ def draw_key_figure(fig: Figure, runs: list[RunResults], rect: tuple[float, ...]
     risk = fig.add_axes((left + panel + gap, bottom, panel, height))
     for run in runs:
         band = mean_band(run.posture, "in_iraq", ["date"])
-        personnel.plot(band["date"], band["mean"], color=colors[run.name], lw=1.4, label=run.name)
+        width, layer = (2.6, 1) if run is runs[0] else (1.3, 2)  # the reference underneath
+        personnel.plot(
+            band["date"],
+            band["mean"],
+            color=colors[run.name],
+            lw=width,
+            zorder=layer,
+            label=run.name,
+        )
         weekly = weekly_intensity(run)
         total = weekly[weekly["sector"] == TOTAL]
         risk.plot(total["week"], total["mean"], color=colors[run.name], lw=1.2)
@@ -312,16 +368,7 @@ def _head(page: _Page, content: BriefContent) -> None:
     page.text(content.question)
     page.text("The scenarios", 10.5, "bold")
     for line in content.scenarios:
-        what = (
-            f"{line.name} (reference): {line.summary}"
-            if not line.changes
-            else (
-                f"{line.name}: {line.summary} Changes {line.counted}: "
-                + ", ".join(line.changes)
-                + ("…" if line.more else "")
-            )
-        )
-        page.text(what, 8.5, indent=0.2, bullet="•", gap=0.02)
+        page.text(f"{line.label}: {line.details}", 8.5, indent=0.2, bullet="•", gap=0.02)
     page.text("Findings", 10.5, "bold")
     for k, finding in enumerate(content.findings, 1):
         page.text(finding, 9.0, indent=0.2, bullet=f"{k}.", gap=0.03)
@@ -361,7 +408,7 @@ def pdf_figure(content: BriefContent) -> Figure:
 STYLE = """
 @page { size: A4; margin: 12mm; }
 body { font-family: system-ui, sans-serif; max-width: 190mm; margin: 1rem auto; color: #222;
-       font-size: 10pt; line-height: 1.35; }
+       font-size: 10pt; line-height: 1.35; overflow-wrap: anywhere; }
 h1 { font-size: 15pt; margin: 0 0 0.2rem; } h2 { font-size: 11pt; margin: 0.8rem 0 0.2rem; }
 .note, footer { color: #666; font-size: 8pt; } img { width: 100%; }
 ul, ol { margin: 0.2rem 0; padding-left: 1.4rem; } li { margin: 0.15rem 0; }
@@ -376,16 +423,7 @@ def html_page(content: BriefContent) -> str:
     draw_key_figure(fig, content.runs, (0.07, 0.16, 0.9, 0.72))
     image = base64.b64encode(figure_bytes(fig)).decode()
     scenarios = "".join(
-        f"<li><strong>{e(line.name)}</strong>"
-        + (" (reference)" if not line.changes else "")
-        + f": {e(line.summary)}"
-        + (
-            f" Changes {line.counted}: <code>{e(', '.join(line.changes))}</code>"
-            + ("…" if line.more else "")
-            if line.changes
-            else ""
-        )
-        + "</li>"
+        f"<li><strong>{e(line.label)}</strong>: {e(line.details)}</li>"
         for line in content.scenarios
     )
     findings = "".join(f"<li>{e(f)}</li>" for f in content.findings)
@@ -424,6 +462,7 @@ def check_target(out: Path) -> None:
     run folder, never another file."""
     if out.suffix.lower() not in {".pdf", ".html"}:
         raise RunError(f"--out {out}: a brief is a .pdf or an .html file")
+    refuse_inside_run_data(out)
     if not out.exists():
         return
     if not out.is_file():
@@ -441,7 +480,7 @@ def brief(run_dirs: list[str | Path], out: str | Path) -> Path:
     out = Path(out)
     check_target(out)
     if not 1 <= len(run_dirs) <= MAX_RUNS:
-        raise RunError(f"a one-page brief holds one to {MAX_RUNS} runs, not {len(run_dirs)}")
+        raise RunError(f"a one-page brief holds 1 to {MAX_RUNS} runs, not {len(run_dirs)}")
     runs = load_runs(run_dirs, COMPARE_TABLES)
     names = [run.name for run in runs]
     twice = sorted({name for name in names if names.count(name) > 1})

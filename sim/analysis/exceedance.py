@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from sim.analysis.summary import LEVEL
+from sim.analysis.summary import LEVEL, NOT_KPIS
 from sim.experiment.errors import RunError
 from sim.experiment.results import RunResults
 
@@ -54,7 +54,7 @@ def parse_threshold(text: str) -> Threshold:
             value = None
     if match is None or value is None or not math.isfinite(value):
         raise RunError(f"--exceed {text!r}: expected KPI>=NUMBER, e.g. peak_week_incidents>=5")
-    return Threshold(match["kpi"], value, "given")
+    return Threshold(match["kpi"], value + 0.0, "given")  # + 0.0: -0 reads as 0
 
 
 def default_thresholds(reference: RunResults) -> list[Threshold]:
@@ -89,10 +89,10 @@ def exceedance_table(
     runs: list[RunResults], thresholds: list[Threshold] | None = None, level: float = LEVEL
 ) -> pd.DataFrame:
     """One row per run and threshold; a threshold on a KPI no run has is refused."""
-    thresholds = thresholds or default_thresholds(runs[0])
+    thresholds = list(dict.fromkeys(thresholds or default_thresholds(runs[0])))
     for threshold in thresholds:
-        if not any(threshold.kpi in run.kpis.columns for run in runs):
-            names = ", ".join(c for c in runs[0].kpis.columns if c not in {"replication", "seed"})
+        if threshold.kpi in NOT_KPIS or not any(threshold.kpi in r.kpis.columns for r in runs):
+            names = ", ".join(c for c in runs[0].kpis.columns if c not in NOT_KPIS)
             raise RunError(f"--exceed {threshold.rule}: no KPI {threshold.kpi!r}; KPIs: {names}")
     rows = []
     for run in runs:

@@ -126,13 +126,33 @@ def period_kpis(run: RunResults, periods: list[Period]) -> pd.DataFrame:
     return pd.concat(rows, ignore_index=True)
 
 
+def _dates(run: RunResults, period: Period) -> dict[str, str]:
+    """The period's first day and the day after its last, as ISO dates."""
+    start = run.scenario.clock.start_date
+    return {
+        "start": (start + dt.timedelta(days=period.start_day)).isoformat(),
+        "end": (start + dt.timedelta(days=period.end_day)).isoformat(),
+    }
+
+
+def distinct(periods: list[Period]) -> list[Period]:
+    """``periods``, refused if two share a name (their rows could not be told apart)."""
+    names = [p.name for p in periods]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise RunError(
+            f"--period: each period needs its own name; {', '.join(twice)} is given twice"
+        )
+    return periods
+
+
 def compare_periods(
     runs: list[RunResults], periods: list[Period] | None = None, level: float = LEVEL
 ) -> pd.DataFrame:
     """Every period KPI of every run against the first, paired replication by replication
     where the runs share a root seed (``summary.pairing``), per period."""
     reference = runs[0]
-    periods = periods or phase_periods(reference)
+    periods = distinct(periods or phase_periods(reference))
     ref = period_kpis(reference, periods).set_index(["period", "replication"])
     rows = []
     for other in runs[1:]:
@@ -146,7 +166,16 @@ def compare_periods(
             for kpi in PERIOD_KPIS:
                 a, b = a_all[kpi].to_numpy(float), b_all[kpi].to_numpy(float)
                 names = (reference.name, other.name)
-                row = comparison_row(a, b, pair, level, *names, period=period.name, kpi=kpi)
+                row = comparison_row(
+                    a,
+                    b,
+                    pair,
+                    level,
+                    *names,
+                    period=period.name,
+                    kpi=kpi,
+                    **_dates(reference, period),
+                )
                 if row:
                     rows.append(row)
     return pd.DataFrame(rows)

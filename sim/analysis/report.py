@@ -30,7 +30,7 @@ from sim.analysis.periods import (
     period_kpis,
     phase_periods,
 )
-from sim.analysis.runs import REPORT_TABLES, load_runs
+from sim.analysis.runs import REPORT_TABLES, load_runs, refuse_inside_run_data
 from sim.analysis.summary import compare_runs, kpi_definitions, kpi_names, summarize_kpis
 from sim.analysis.timeline import exposure, timeline_figure
 from sim.experiment.errors import RunError
@@ -200,6 +200,7 @@ def check_target(out: Path) -> None:
     (or sweep) folder other than a previous report (``--out RUN/manifest.json``)."""
     if out.suffix.lower() != ".html":
         raise RunError(f"--out {out}: a report is an .html file")
+    refuse_inside_run_data(out)
     if not out.exists():
         return
     if not out.is_file():

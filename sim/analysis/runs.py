@@ -50,3 +50,16 @@ def load_runs(run_dirs: Sequence[str | Path], tables: Iterable[str]) -> list[Run
                 "--set clock.start_date=... --set clock.end_date=..."
             )
     return runs
+
+
+def refuse_inside_run_data(out: Path) -> None:
+    """Refuse an output below a run (or sweep) folder's own level, among its tables
+    (``RUN/kpis.parquet/x.pdf``): a stray file there breaks every reader of the table. The
+    run folder itself may hold reports and briefs."""
+    resolved = out.resolve()
+    for folder in resolved.parents[1:]:
+        if (folder / "manifest.json").is_file():
+            raise RunError(
+                f"--out {out}: inside the run folder {folder}, among its tables; write it "
+                "next to them in the folder itself, or elsewhere"
+            )

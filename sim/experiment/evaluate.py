@@ -29,7 +29,7 @@ import pandas as pd
 from sim.config.overrides import Overrides
 from sim.config.schema import Scenario
 from sim.experiment.errors import ArgumentError
-from sim.experiment.lifecycle import check_counts
+from sim.experiment.lifecycle import check_counts, whole
 from sim.experiment.runner import kpi_names, resolve_scenario
 from sim.model.world import simulate_columns
 from sim.tables import KPI_COLUMNS
@@ -76,6 +76,7 @@ def evaluate(
         A ``ValueError``: ``replications``, ``seed`` or ``jobs`` is out of range, or a KPI is
         unknown.
     """
+    replications, seed, jobs = whole(replications), whole(seed), whole(jobs)
     resolved, _ = resolve_scenario(scenario, overrides)
     check_counts(replications=replications, seed=seed, jobs=jobs)
     root = resolved.run.seed if seed is None else seed

@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import math
+import numbers
 import sys
 import time
 import uuid
@@ -266,6 +267,14 @@ def _resumable(experiment: Experiment[M], folder: Path, allow_code_change: bool)
         )
     manifest.check_code(folder, allow_code_change)
     return manifest
+
+
+def whole(value: Any) -> Any:
+    """A count given as any integer type (numpy's, from a sampler) as a Python int; any
+    other value as given, for ``check_counts`` to refuse with its message."""
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        return int(value)
+    return value
 
 
 def check_counts(**counts: int | None) -> None:

@@ -24,7 +24,7 @@ from sim.config.raw import RawScenario
 from sim.config.schema import Scenario
 from sim.experiment.errors import RunError
 from sim.experiment.executors import Executor
-from sim.experiment.lifecycle import Experiment, Opened, check_counts, open_experiment
+from sim.experiment.lifecycle import Experiment, Opened, check_counts, open_experiment, whole
 from sim.experiment.manifest import RunManifest
 
 if TYPE_CHECKING:
@@ -57,6 +57,7 @@ def run_experiment(
     code that changed since the run started is refused unless ``allow_code_change`` (which
     the manifest then records).
     """
+    replications, seed, jobs = whole(replications), whole(seed), whole(jobs)
     with Executor.of(executor, jobs, scheduler) as workers:  # they import while we read
         scenario, source = resolve_scenario(scenario, overrides)
         check_counts(replications=replications, seed=seed, max_replications=max_replications)
