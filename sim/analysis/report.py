@@ -57,8 +57,14 @@ def _img(png: bytes, alt: str) -> str:
     return f'<figure><img alt="{html.escape(alt)}" src="data:image/png;base64,{data}"></figure>'
 
 
+def _number(value: float) -> str:
+    """Four significant digits, but large amounts (person-days) in full with separators,
+    not as 2.546e+05."""
+    return f"{value:,.0f}" if abs(value) >= 1e5 else f"{value:.4g}"
+
+
 def _table(frame: pd.DataFrame, cls: str = "") -> str:
-    body = frame.to_html(index=False, float_format=lambda v: f"{v:.4g}", classes=cls, border=0)
+    body = frame.to_html(index=False, float_format=_number, classes=cls, border=0)
     return f'<div class="scroll">{body}</div>'
 
 
