@@ -102,15 +102,17 @@ READING = [
 ]
 
 
+def _cell(row: pd.Series) -> str:
+    """A difference and its 95% interval, as the tables show them."""
+    return f"{row['difference']:+.3g} [{row['diff_ci_low']:+.3g}, {row['diff_ci_high']:+.3g}]"
+
+
 def by_sector(table: pd.DataFrame) -> list[str]:
     """Where the differences fall: incidents per 100 km of border per year, by sector."""
     rows = table[table["kpi"].str.startswith(PER_SECTOR)].copy()
     if rows.empty:
         return []
-    rows["cell"] = rows.apply(
-        lambda r: f"{r['difference']:+.3g} [{r['diff_ci_low']:+.3g}, {r['diff_ci_high']:+.3g}]",
-        axis=1,
-    )
+    rows["cell"] = rows.apply(_cell, axis=1)
     wide = rows.pivot(index="scenario", columns="kpi", values="cell")
     wide = wide[list(dict.fromkeys(rows["kpi"]))]  # the sectors north to south, as recorded
     sectors = [kpi.removeprefix(PER_SECTOR) for kpi in wide.columns]
@@ -127,10 +129,6 @@ def by_sector(table: pd.DataFrame) -> list[str]:
     ]
     lines += [f"| {name} | " + " | ".join(row) + " |" for name, row in wide.iterrows()]
     return [*lines, ""]
-
-
-def _cell(row: pd.Series) -> str:
-    return f"{row['difference']:+.3g} [{row['diff_ci_low']:+.3g}, {row['diff_ci_high']:+.3g}]"
 
 
 def by_period(periods: pd.DataFrame) -> list[str]:
@@ -209,10 +207,7 @@ def markdown(
 ) -> str:
     command = f"python scripts/compare_all.py --replications {args.replications} --seed {args.seed}"
     head = table[table["kpi"].isin(HEADLINE)].copy()
-    head["difference (95% CI)"] = head.apply(
-        lambda r: f"{r['difference']:+.3g} [{r['diff_ci_low']:+.3g}, {r['diff_ci_high']:+.3g}]",
-        axis=1,
-    )
+    head["difference (95% CI)"] = head.apply(_cell, axis=1)
     wide = head.pivot(index="scenario", columns="kpi", values="difference (95% CI)")
     wide = wide[[k for k in HEADLINE if k in wide.columns]]
     manifest = sim.load_results(out / "baseline").manifest

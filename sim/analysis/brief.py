@@ -30,7 +30,7 @@ from sim.analysis.exceedance import default_thresholds, exceedance_table
 from sim.analysis.figures import figure_bytes, format_dates
 from sim.analysis.palette import scenario_colors
 from sim.analysis.periods import compare_periods, period_kpis, phase_periods
-from sim.analysis.runs import COMPARE_TABLES, load_runs, refuse_inside_run_data
+from sim.analysis.runs import COMPARE_TABLES, check_output, load_runs
 from sim.analysis.summary import summarize
 from sim.analysis.timeline import TOTAL, weekly_intensity
 from sim.experiment.errors import RunError
@@ -111,13 +111,18 @@ def _signed(value: float) -> str:
     return f"{value:+.1f}"
 
 
-def _drawdown_finding(run: RunResults) -> str:
-    threshold = run.scenario.forces.in_iraq_threshold_personnel
+def _below_days(run: RunResults) -> tuple[float, np.ndarray, int]:
+    """The in-Iraq threshold, the days personnel fell below it in the replications that
+    reached it, and the number of replications."""
     days = run.kpis["below_threshold_day"].to_numpy(float)
-    reached = days[~np.isnan(days)]
+    return run.scenario.forces.in_iraq_threshold_personnel, days[~np.isnan(days)], len(days)
+
+
+def _drawdown_finding(run: RunResults) -> str:
+    threshold, reached, total = _below_days(run)
     if not len(reached):
         return f"In {run.name}, coalition personnel in Iraq never fall below {threshold:,.0f}."
-    share = "" if len(reached) == len(days) else f" in {len(reached)} of {len(days)} replications"
+    share = "" if len(reached) == total else f" in {len(reached)} of {total} replications"
     low, high = np.percentile(reached, [5, 95])
     spread = (
         f"between {_date(run, low)} and {_date(run, high)} in 90% of replications"
@@ -163,9 +168,7 @@ def _difference_finding(table: pd.DataFrame, scenario: str, reference: str) -> s
 
 def _below(run: RunResults) -> str:
     """When the run's personnel in Iraq fall below the threshold (median over replications)."""
-    threshold = run.scenario.forces.in_iraq_threshold_personnel
-    days = run.kpis["below_threshold_day"].to_numpy(float)
-    reached = days[~np.isnan(days)]
+    threshold, reached, _ = _below_days(run)
     if not len(reached):
         return f"Iraq never below {threshold:,.0f}"
     return f"Iraq below {threshold:,.0f} on {_date(run, np.median(reached))}"
@@ -457,28 +460,11 @@ def _is_brief(path: Path) -> bool:
     return MARK.encode() in head or MARK.encode() in tail
 
 
-def check_target(out: Path) -> None:
-    """A brief is a new ``.pdf`` or ``.html`` file, or replaces a previous brief; inside a
-    run folder, never another file."""
-    if out.suffix.lower() not in {".pdf", ".html"}:
-        raise RunError(f"--out {out}: a brief is a .pdf or an .html file")
-    refuse_inside_run_data(out)
-    if not out.exists():
-        return
-    if not out.is_file():
-        raise RunError(f"--out {out}: exists and is not a file")
-    if (out.parent / "manifest.json").is_file() and not _is_brief(out):
-        raise RunError(
-            f"--out {out}: would replace a file of the run folder {out.parent} that is not "
-            "a brief; choose another name"
-        )
-
-
 def brief(run_dirs: list[str | Path], out: str | Path) -> Path:
     """Write the one-page brief of 1 to ``MAX_RUNS`` runs (the first is the reference) to
     ``out`` (.pdf or .html) and return its path."""
     out = Path(out)
-    check_target(out)
+    check_output(out, (".pdf", ".html"), "a brief", _is_brief)
     if not 1 <= len(run_dirs) <= MAX_RUNS:
         raise RunError(f"a one-page brief holds 1 to {MAX_RUNS} runs, not {len(run_dirs)}")
     runs = load_runs(run_dirs, COMPARE_TABLES)

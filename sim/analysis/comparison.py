@@ -21,7 +21,7 @@ from matplotlib.figure import Figure
 
 from sim.analysis import palette
 from sim.analysis.bands import mean_band
-from sim.analysis.exceedance import exceedance_table, parse_threshold
+from sim.analysis.exceedance import chosen_thresholds, exceedance_table
 from sim.analysis.figures import (
     draw_series,
     format_dates,
@@ -35,7 +35,7 @@ from sim.analysis.figures import (
     span_of,
 )
 from sim.analysis.palette import sector_label
-from sim.analysis.periods import compare_periods, parse_period, phase_periods
+from sim.analysis.periods import chosen_periods, compare_periods
 from sim.analysis.runs import COMPARE_TABLES, load_runs
 from sim.analysis.summary import compare_runs
 from sim.analysis.timeline import timeline_figure
@@ -270,8 +270,8 @@ def compare(
     if out.is_dir() and any(out.iterdir()) and not overwrite:
         raise RunError(f"{out} already holds files; choose another --out or pass --overwrite")
     runs = load_runs(run_dirs, COMPARE_TABLES)
-    spans = [parse_period(p, runs[0]) for p in periods] if periods else phase_periods(runs[0])
-    thresholds = [parse_threshold(t) for t in exceed] if exceed else None
+    spans = chosen_periods(periods, runs[0])
+    thresholds = chosen_thresholds(exceed)
     table = compare_runs(runs)
     by_period = compare_periods(runs, spans)
     exceedance = exceedance_table(runs, thresholds)

@@ -57,6 +57,11 @@ def parse_threshold(text: str) -> Threshold:
     return Threshold(match["kpi"], value + 0.0, "given")  # + 0.0: -0 reads as 0
 
 
+def chosen_thresholds(texts: list[str] | None) -> list[Threshold] | None:
+    """The thresholds given as ``KPI>=VALUE`` texts, or None for the defaults."""
+    return [parse_threshold(t) for t in texts] if texts else None
+
+
 def default_thresholds(reference: RunResults) -> list[Threshold]:
     """The reference's 90th percentile (rounded up) of each window KPI it has, and
     "a rule fires at least once"."""

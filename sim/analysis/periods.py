@@ -90,6 +90,11 @@ def parse_period(text: str, run: RunResults) -> Period:
     return Period(match["name"].strip(), _day(run.scenario, start), _day(run.scenario, end))
 
 
+def chosen_periods(texts: list[str] | None, reference: RunResults) -> list[Period]:
+    """The periods given as ``NAME=START..END`` texts, or the reference's phase periods."""
+    return [parse_period(t, reference) for t in texts] if texts else phase_periods(reference)
+
+
 def period_kpis(run: RunResults, periods: list[Period]) -> pd.DataFrame:
     """One row per replication and period: ``PERIOD_KPIS``, from the incidents table (every
     replication appears, with zeros where a period had no incidents)."""

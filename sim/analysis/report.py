@@ -20,20 +20,18 @@ import pandas as pd
 
 from sim.analysis import comparison, figures
 from sim.analysis.changes import config_changes, describe
-from sim.analysis.exceedance import exceedance_table, parse_threshold
+from sim.analysis.exceedance import chosen_thresholds, exceedance_table
 from sim.analysis.figures import figure_bytes
 from sim.analysis.periods import (
     PERIOD_KPIS,
     Period,
+    chosen_periods,
     compare_periods,
-    parse_period,
     period_kpis,
-    phase_periods,
 )
-from sim.analysis.runs import REPORT_TABLES, load_runs, refuse_inside_run_data
+from sim.analysis.runs import REPORT_TABLES, check_output, load_runs
 from sim.analysis.summary import compare_runs, kpi_definitions, kpi_names, summarize_kpis
 from sim.analysis.timeline import exposure, timeline_figure
-from sim.experiment.errors import RunError
 from sim.experiment.results import RunResults
 from sim.experiment.store import atomic_write_bytes
 
@@ -201,23 +199,6 @@ def _is_report(path: Path) -> bool:
         return f"<title>{TITLE}".encode() in handle.read(4096)
 
 
-def check_target(out: Path) -> None:
-    """Refuse an output that is not an HTML file, or that would replace a file of a run
-    (or sweep) folder other than a previous report (``--out RUN/manifest.json``)."""
-    if out.suffix.lower() != ".html":
-        raise RunError(f"--out {out}: a report is an .html file")
-    refuse_inside_run_data(out)
-    if not out.exists():
-        return
-    if not out.is_file():
-        raise RunError(f"--out {out}: exists and is not a file")
-    if (out.parent / "manifest.json").is_file() and not _is_report(out):
-        raise RunError(
-            f"--out {out}: would replace a file of the run folder {out.parent} that is not "
-            "a report; choose another name"
-        )
-
-
 def _comparison(runs: list[RunResults], periods: list[Period]) -> list[str]:
     table = compare_runs(runs)
     colors = comparison.scenario_colors(runs)
@@ -258,7 +239,7 @@ def report(
     (``NAME=START..END``) replace the phase periods, ``exceed`` (``KPI>=VALUE``) the default
     thresholds."""
     out = Path(out)
-    check_target(out)
+    check_output(out, (".html",), "a report", _is_report)
     runs = load_runs(run_dirs, REPORT_TABLES)
     names = ", ".join(run.name for run in runs)
     parts = [
@@ -267,8 +248,8 @@ def report(
         "Bands and intervals are 95% t-based confidence intervals of the mean over "
         "replications.</p>",
     ]
-    spans = [parse_period(p, runs[0]) for p in periods] if periods else phase_periods(runs[0])
-    thresholds = [parse_threshold(t) for t in exceed] if exceed else None
+    spans = chosen_periods(periods, runs[0])
+    thresholds = chosen_thresholds(exceed)
     if len(runs) > 1:
         parts += _comparison(runs, spans)
     parts += [

@@ -10,7 +10,7 @@ final values) would differ because of the span alone, so they are refused, not c
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 from sim.experiment.errors import RunError
@@ -52,14 +52,29 @@ def load_runs(run_dirs: Sequence[str | Path], tables: Iterable[str]) -> list[Run
     return runs
 
 
-def refuse_inside_run_data(out: Path) -> None:
-    """Refuse an output below a run (or sweep) folder's own level, among its tables
-    (``RUN/kpis.parquet/x.pdf``): a stray file there breaks every reader of the table. The
-    run folder itself may hold reports and briefs."""
-    resolved = out.resolve()
-    for folder in resolved.parents[1:]:
+def check_output(
+    out: Path, suffixes: tuple[str, ...], kind: str, written_here: Callable[[Path], bool]
+) -> None:
+    """Refuse an output of ``kind`` (a report, a brief) that does not end in one of
+    ``suffixes``; that lies below a run (or sweep) folder's own level, among its tables
+    (``RUN/kpis.parquet/x.pdf``: a stray file there breaks every reader of the table); or
+    that would replace a file of a run folder other than a previous output of its kind
+    (``written_here``). A run folder itself may hold reports and briefs."""
+    if out.suffix.lower() not in suffixes:
+        forms = " or ".join(f"an {s}" if s == ".html" else f"a {s}" for s in suffixes)
+        raise RunError(f"--out {out}: {kind} is {forms} file")
+    for folder in out.resolve().parents[1:]:
         if (folder / "manifest.json").is_file():
             raise RunError(
                 f"--out {out}: inside the run folder {folder}, among its tables; write it "
                 "next to them in the folder itself, or elsewhere"
             )
+    if not out.exists():
+        return
+    if not out.is_file():
+        raise RunError(f"--out {out}: exists and is not a file")
+    if (out.parent / "manifest.json").is_file() and not written_here(out):
+        raise RunError(
+            f"--out {out}: would replace a file of the run folder {out.parent} that is not "
+            f"{kind}; choose another name"
+        )

@@ -11,13 +11,13 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 from pydantic import ValidationError
 
 from sim.config.errors import Omitted, Position, Problem, ScenarioError, position_of
 from sim.config.load import config_hash
+from sim.config.overrides import plain
 from sim.config.pydantic_errors import problems_from_validation
 from sim.config.raw import RawScenario
 from sim.config.schema import Scenario
@@ -63,7 +63,7 @@ def point_scenarios(
         point = base.copy()
         try:
             for name in names:
-                point.override(name, _plain(values[name]), named[name])
+                point.override(name, plain(values[name]), named[name])
             scenarios[values["point"]] = point.validate()
         except ScenarioError as exc:
             for problem in exc.problems:
@@ -84,10 +84,6 @@ def _points(found: list[int], total: int) -> str:
         return f"every design point ({total})"
     shown = ", ".join(map(str, found[:5])) + (", …" if len(found) > 5 else "")
     return f"design point{'s' if len(found) > 1 else ''} {shown}"
-
-
-def _plain(value: Any) -> Any:
-    return value.item() if hasattr(value, "item") else value
 
 
 def sweep_hash(sweep: Sweep, base: Scenario) -> str:
