@@ -180,11 +180,11 @@ SWEEP = [
         "grid_dir = sim.run_sweep('../scenarios/sweeps/residual_trainers.yaml', REPLICATIONS,\n"
         "                         results_root=RESULTS, executor='serial', progress=False)\n"
         "kpis = sim.load_sweep_results(grid_dir)\n"
-        "kpis.groupby('forces.sites.erbil.personnel.trainers')[['final_in_iraq', 'incidents']].mean()"
+        "kpis.groupby('trainers')[['final_in_iraq', 'incidents']].mean()"
     ),
     figure_cell(
         "from sim.analysis.sensitivity import response_curve\n\n"
-        "response_curve(kpis, 'forces.sites.erbil.personnel.trainers', 'incidents', 'trainers')\n"
+        "response_curve(kpis, 'trainers', 'incidents', 'trainers')\n"
         "plt.show()"
     ),
     new_markdown_cell(

@@ -76,14 +76,14 @@ def test_grid_sweep_from_the_cli_writes_points_kpis_and_curves(tmp_path):
     points = pd.read_parquet(out / "points.parquet")
     assert len(points) == 6 and list(points.columns) == [
         "point",
-        "forces.lift.airlift.lifts_per_day",
-        "forces.phases.phase_2.reduce.erbil.advisers",
+        "forces_lift_airlift_lifts_per_day",
+        "forces_phases_phase_2_reduce_erbil_advisers",
     ]
     kpis = load_sweep_results(out)
     assert len(kpis) == 6 * 2
     # more airlift sorties a day finish Phase 1 sooner: its 13 airlifts take 13 days at one a
     # day and 7 at two (at four, the convoys to Syria take longer than the airlift)
-    by_lifts = kpis.groupby("forces.lift.airlift.lifts_per_day")["complete_day_phase_1"].mean()
+    by_lifts = kpis.groupby("forces_lift_airlift_lifts_per_day")["complete_day_phase_1"].mean()
     assert list(by_lifts) == sorted(by_lifts, reverse=True)
     assert by_lifts[1] - by_lifts[2] == pytest.approx(13 - 7)
     assert (out / "analysis" / "heatmap_complete_day_phase_1.png").read_bytes()[:4] == b"\x89PNG"
@@ -126,7 +126,7 @@ def test_sobol_indices_of_a_linear_kpi_match_their_exact_values(tmp_path):
     )
     assert result.exit_code == 0, result.output
     kpis = load_sweep_results(out)
-    params = [c for c in kpis.columns if c.startswith("forces.")]
+    params = [c for c in kpis.columns if c.startswith("forces_")]
     assert (kpis["final_in_iraq"] == 150 + kpis[params].sum(axis=1)).all()
     found = indices(out, "final_in_iraq").set_index("parameter")
     exact = pd.Series([1 / 6, 2 / 3, 1 / 6], index=params)
@@ -233,9 +233,9 @@ def test_latin_hypercube_puts_one_point_in_every_stratum():
 
     points = design_points(_spec("lhs", samples=20))
     assert len(points) == 20
-    strata = sorted((points["a.b"] // 0.5).astype(int))  # 20 equal strata of [0, 10)
+    strata = sorted((points["a_b"] // 0.5).astype(int))  # 20 equal strata of [0, 10)
     assert strata == list(range(20))
-    assert set(points["a.c"]) <= {1, 2}
+    assert set(points["a_c"]) <= {1, 2}
     assert points.equals(design_points(_spec("lhs", samples=20))), "seeded, so reproducible"
 
 
@@ -297,7 +297,7 @@ def test_every_design_kind_runs_and_is_analysed_from_the_cli(tmp_path, design):
     done = run_cli("sweep", sweep, "-n", "2", "--out", out, "--executor", "serial", "-q")
     assert done.code == 0 and not done.stderr, done.stderr
     points = pd.read_parquet(out / "points.parquet")
-    assert points["forces.sites.erbil.personnel.trainers"].dtype == "int64"
+    assert points["forces_sites_erbil_personnel_trainers"].dtype == "int64"
     analysis = out / "analysis"
     means = pd.read_csv(analysis / "points_mean.csv")
     assert len(means) == len(points) and means[list(DEFAULT_KPIS)].notna().all().all()
@@ -315,7 +315,7 @@ def test_every_design_kind_runs_and_is_analysed_from_the_cli(tmp_path, design):
         # trainers stay in Erbil to the end: final_in_iraq moves with them, so it is defined
         final = tables["final_in_iraq"].set_index("parameter")
         assert np.isfinite(final[columns].to_numpy(float)).all()
-        assert final.loc["forces.sites.erbil.personnel.trainers", columns[0]] > 0
+        assert final.loc["forces_sites_erbil_personnel_trainers", columns[0]] > 0
     else:
         kind = "heatmap" if design == "grid" else "scatter"
         figures = [f"{kind}_{kpi}.png" for kpi in DEFAULT_KPIS]

@@ -15,6 +15,7 @@ made of fixed words and KPI names that are checked against the KPI table.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -157,16 +158,14 @@ def scatter_map(kpis: pd.DataFrame, x: str, y: str, kpi: str, label: str) -> Fig
     return fig
 
 
-def _short(path: str) -> str:
-    """The last two parts of a parameter path (``al_qaim_isis.branching_ratio``)."""
-    return ".".join(path.split(".")[-2:])
-
-
-def indices_figure(found: pd.DataFrame, kpi: str, label: str) -> Figure:
-    """Bars of the indices with their 95% confidence half-widths."""
+def indices_figure(
+    found: pd.DataFrame, kpi: str, label: str, labels: Mapping[str, str] | None = None
+) -> Figure:
+    """Bars of the indices with their 95% confidence half-widths; ``labels`` names the
+    parameters (default: their columns)."""
     fig, ax = plt.subplots(figsize=(8, 0.6 * len(found) + 1.8), layout="constrained")
     y = np.arange(len(found))
-    names = [_short(p) for p in found["parameter"]]
+    names = [(labels or {}).get(p, p) for p in found["parameter"]]
     if "S1" in found:
         ax.barh(y - 0.2, found["S1"], 0.4, xerr=found["S1_conf"], label="first order S1")
         ax.barh(y + 0.2, found["ST"], 0.4, xerr=found["ST_conf"], label="total ST")
@@ -204,7 +203,8 @@ def analyse_sweep(sweep_dir: str | Path, kpis_of_interest: list[str] | None = No
     sweep_dir = Path(sweep_dir)
     sweep = sweep_spec(sweep_dir)
     kpis = load_sweep_results(sweep_dir)
-    names = [p.path for p in sweep.parameters]
+    names = [p.column for p in sweep.parameters]
+    labels = {p.column: p.label for p in sweep.parameters}
     chosen = _check_kpis(
         kpis_of_interest or ["incidents", "severity_unstopped", "final_in_iraq"],
         [c for c in kpis.columns if c not in {*NOT_KPIS, *names}],
@@ -220,7 +220,9 @@ def analyse_sweep(sweep_dir: str | Path, kpis_of_interest: list[str] | None = No
             atomic_write_bytes(out / f"indices_{kpi}.csv", found.to_csv(index=False).encode())
             written.append(out / f"indices_{kpi}.csv")
             written.append(
-                save_figure(indices_figure(found, kpi, sweep.name), out / f"indices_{kpi}.png")
+                save_figure(
+                    indices_figure(found, kpi, sweep.name, labels), out / f"indices_{kpi}.png"
+                )
             )
         elif len(names) == 1:
             written.append(
@@ -248,18 +250,23 @@ def analyse_sweep(sweep_dir: str | Path, kpis_of_interest: list[str] | None = No
         written.append(path)
         written.append(
             save_figure(
-                over_time_figure(over_time, sweep.name), out / "indices_over_time_incidents.png"
+                over_time_figure(over_time, sweep.name, labels),
+                out / "indices_over_time_incidents.png",
             )
         )
     return written
 
 
-def over_time_figure(over_time: pd.DataFrame, label: str) -> Figure:
+def over_time_figure(
+    over_time: pd.DataFrame, label: str, labels: Mapping[str, str] | None = None
+) -> Figure:
     """Total (Sobol) or μ* (Morris) index of each parameter at each analysed date."""
     column = "ST" if "ST" in over_time else "mu_star"
     fig, ax = plt.subplots(figsize=(9, 4.5), layout="constrained")
     for parameter, rows in over_time.groupby("parameter", sort=False):
-        ax.plot(rows["date"], rows[column], marker=".", label=_short(parameter))
+        ax.plot(
+            rows["date"], rows[column], marker=".", label=(labels or {}).get(parameter, parameter)
+        )
     fig.autofmt_xdate()
     ax.set_xlabel("date (gaps: dates where no point differs from another)")
     ax.set_ylabel(f"{column} of daily incidents")

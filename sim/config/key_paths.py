@@ -8,6 +8,7 @@ problem. A step that finds nothing is a problem that says what there is instead.
 
 from __future__ import annotations
 
+import fnmatch
 from collections.abc import Sequence
 from typing import Any
 
@@ -100,3 +101,73 @@ def _no_item(items: list[Any], key: Step) -> str:
     if not items:
         return f"no list item '{key}' (the list is empty)"
     return f"no list item '{key}' (use an index from 0 to {len(items) - 1})"
+
+
+GLOB = frozenset("*?[")
+
+
+def is_pattern(keys: tuple[Step, ...]) -> bool:
+    """Whether a path has a glob step (``*``, ``?``, ``[...]``, as in ``fnmatch``)."""
+    return any(isinstance(k, str) and GLOB & set(k) for k in keys)
+
+
+def expand(data: Any, keys: tuple[Step, ...], where: Position) -> list[tuple[Step, ...]]:
+    """The paths, list items by name, of the existing keys that ``keys`` matches: a glob step
+    matches every key (or list item name) of its mapping (or list) that ``fnmatch`` accepts,
+    other steps must exist. Matching nothing is a problem: a pattern stands for what the
+    scenario has and never creates keys."""
+    found: list[tuple[Step, ...]] = []
+    _expand(data, keys, (), found)
+    if not found:
+        raise ScenarioError([Problem(where, keys, f"matches no key{_nearest(data, keys)}")])
+    return found
+
+
+def _nearest(data: Any, keys: tuple[Step, ...]) -> str:
+    """Where matching stops: the longest start of ``keys`` that matches, and what is there."""
+    for end in range(len(keys) - 1, 0, -1):
+        found: list[tuple[Step, ...]] = []
+        _expand(data, keys[:end], (), found)
+        if found:
+            names = sorted({str(n) for f in found for n in _names(_node(data, f))})
+            return f": {dotted(keys[:end])} has {', '.join(names[:20]) or 'no keys'}" + suggestion(
+                str(keys[end]), names
+            )
+    return ""
+
+
+def _node(data: Any, named: tuple[Step, ...]) -> Any:
+    for key in named:
+        data = data[key] if isinstance(data, dict) else data[_list_index(data, key)]
+    return data
+
+
+def _names(node: Any) -> list[Step]:
+    if isinstance(node, dict):
+        return list(node)
+    if isinstance(node, list):
+        return [item_key(v, i) for i, v in enumerate(node)]
+    return []
+
+
+def _expand(node: Any, keys: tuple[Step, ...], named: tuple[Step, ...], found: list) -> None:
+    if not keys:
+        found.append(named)
+        return
+    key, rest = keys[0], keys[1:]
+    if isinstance(node, dict):
+        children = [(k, k, v) for k, v in node.items()]
+    elif isinstance(node, list):
+        children = [(i, item_key(v, i), v) for i, v in enumerate(node)]
+    else:
+        return
+    pattern = isinstance(key, str) and bool(GLOB & set(key))
+    for step, name, child in children:
+        if _matches(key, pattern, step, name):
+            _expand(child, rest, (*named, name), found)
+
+
+def _matches(key: Step, pattern: bool, step: Step, name: Step) -> bool:
+    if pattern:
+        return fnmatch.fnmatchcase(str(name), str(key))
+    return name == key or str(step) == str(key)

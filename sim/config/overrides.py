@@ -1,5 +1,10 @@
 """Overrides given in Python: a mapping of dotted keys to values, a sequence of
-``"dotted.key=value"`` texts or ``(dotted.key, value)`` pairs, or one text.
+``"dotted.key=value"`` texts or ``(dotted.key, value)`` pairs, one text, or None.
+
+Keys may have glob steps (``threats.processes.*_isis.decay_per_day``: every match gets the
+value, linked), and a value may be relative to the scenario's own: ``Scale(1.5)`` (text
+``key*=1.5``) or ``Shift(90)`` (text ``key+=90``, days for a date), from
+``sim.config.relative``.
 
 Texts are read as ``--set`` reads them (the value as YAML); values given as Python objects
 are taken as they are, made plain first: numpy scalars become Python numbers, arrays and
@@ -17,8 +22,9 @@ from typing import Any, TypeAlias
 
 from sim.config.errors import Position, Problem, ScenarioError
 from sim.config.raw import RawScenario
+from sim.config.relative import Scale, Shift
 
-Overrides: TypeAlias = Mapping[str, Any] | Sequence[str | tuple[str, Any]] | str
+Overrides: TypeAlias = Mapping[str, Any] | Sequence[str | tuple[str, Any]] | str | None
 ORIGIN = "override"
 
 
@@ -44,6 +50,8 @@ def plain(value: Any) -> Any:
 
 
 def _pairs(overrides: Overrides) -> list[str | tuple[str, Any]]:
+    if overrides is None:
+        return []
     if isinstance(overrides, str):
         return [overrides]
     if isinstance(overrides, Mapping):
@@ -95,5 +103,8 @@ def described(overrides: Overrides) -> list[str]:
             out.append(item)
         else:
             key, value = item
-            out.append(f"{key}={json.dumps(plain(value), default=str)}")
+            if isinstance(value, Scale | Shift):
+                out.append(f"{key}{value}")
+            else:
+                out.append(f"{key}={json.dumps(plain(value), default=str)}")
     return out

@@ -22,9 +22,10 @@ from pydantic import ValidationError
 from sim.config.checks import semantic_problems
 from sim.config.errors import PathKey, Position, Problem, ScenarioError, clip, position_of
 from sim.config.files import EXTENDS, extended, not_a_file, shown
-from sim.config.key_paths import KeyPath, Step, keys_of, walk
+from sim.config.key_paths import KeyPath, Step, expand, is_pattern, keys_of, walk
 from sim.config.merge import deep_merge
 from sim.config.pydantic_errors import problems_from_validation
+from sim.config.relative import Relative, RelativeError, Scale, Shift
 from sim.config.schema import Scenario
 from sim.config.yaml_bounds import MAX_DEPTH, MAX_FILES, Budget, refuse
 from sim.config.yaml_source import Positions, item_key, parse_value, read_yaml
@@ -150,20 +151,66 @@ class RawScenario:
     def override(self, path: KeyPath, value: Any, at: Position | str = PYTHON) -> None:
         """Set the value at ``path`` (dotted text or a sequence of keys; list items by name or
         index) to a copy of ``value``, as given: no text is parsed. The key and everything
-        below it take the position ``at``; what stood below it before is forgotten."""
+        below it take the position ``at``; what stood below it before is forgotten.
+
+        A path with glob steps (``threats.processes.*_isis.base_rate_per_day``) sets every
+        existing key it matches (linked values); a ``Scale`` or ``Shift`` value changes each
+        key's own value (``sim.config.relative``)."""
         where = at if isinstance(at, Position) else Position(at)
-        self._replace(keys_of(path, where), value, where)
+        self._set(keys_of(path, where), value, where)
 
     def override_text(self, expression: str, label: str = "--set") -> None:
         """Apply ``dotted.key=value`` (a ``--set`` option, or an override text given in Python,
         named by ``label`` in problems): the value is read as YAML within the bounds of the
-        files (text that is not YAML stays text)."""
+        files (text that is not YAML stays text). ``key*=factor`` scales and ``key+=amount``
+        shifts the key's own value (days for a date); keys may have glob steps."""
         where = Position(f"{label} {clip(expression, MAX_SHOWN_SET)}")
         key, sep, text = expression.partition("=")
-        if not sep or not key.strip():
+        key = key.strip()
+        relative: type[Scale] | type[Shift] | None = None
+        if key.endswith("+"):
+            relative, key = Shift, key[:-1]
+        elif key.endswith("*") and not key.endswith(".*") and key != "*":
+            relative, key = Scale, key[:-1]
+        if not sep or not key:
             raise ScenarioError([Problem(where, (), f"expected {label} dotted.key=value")])
-        keys = keys_of(key.strip(), where)
-        self._replace(keys, parse_value(text, where, keys, self._budget), where)
+        keys = keys_of(key, where)
+        value = parse_value(text, where, keys, self._budget)
+        if relative is not None:
+            try:
+                value = relative(value)
+            except RelativeError as exc:
+                raise ScenarioError([Problem(where, keys, str(exc))]) from None
+        self._set(keys, value, where)
+
+    def value_at(self, path: KeyPath) -> Any:
+        """A copy of the value the files (and overrides so far) give at ``path``."""
+        where = Position(self._source)
+        nodes, steps, named = walk(self._data, keys_of(path, where), where)
+        if isinstance(nodes[-1], dict) and steps[-1] not in nodes[-1]:
+            raise ScenarioError([Problem(where, tuple(named), "not in the files")])
+        return copy.deepcopy(nodes[-1][steps[-1]])
+
+    def _set(self, keys: tuple[Step, ...], value: Any, where: Position) -> None:
+        targets = expand(self._data, keys, where) if is_pattern(keys) else [keys]
+        for target in targets:
+            new = value
+            if isinstance(value, Scale | Shift):
+                new = self._relative(target, value, where)
+            self._replace(target, new, where)
+
+    def _relative(self, keys: tuple[Step, ...], change: Relative, where: Position) -> Any:
+        nodes, steps, named = walk(self._data, keys, where)
+        if isinstance(nodes[-1], dict) and steps[-1] not in nodes[-1]:
+            message = (
+                f"not in the files (its default applies): {change} needs the value to change, "
+                "so set the key first"
+            )
+            raise ScenarioError([Problem(where, tuple(named), message)])
+        try:
+            return change.applied(nodes[-1][steps[-1]])
+        except RelativeError as exc:
+            raise ScenarioError([Problem(where, tuple(named), f"{change} {exc}")]) from None
 
     def _replace(self, keys: tuple[Step, ...], value: Any, where: Position) -> None:
         nodes, steps, named = walk(self._data, keys, where)

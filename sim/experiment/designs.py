@@ -14,7 +14,7 @@ from sim.config.schema.sweep import Sweep
 def salib_problem(sweep: Sweep) -> dict:
     return {
         "num_vars": len(sweep.parameters),
-        "names": [p.path for p in sweep.parameters],
+        "names": [p.column for p in sweep.parameters],
         "bounds": [list(p.range) for p in sweep.parameters],
     }
 
@@ -59,8 +59,9 @@ def sample(sweep: Sweep) -> np.ndarray:
 
 
 def design_points(sweep: Sweep) -> pd.DataFrame:
-    """One row per design point (``point`` 0, 1, …), one column per parameter path."""
-    names = [p.path for p in sweep.parameters]
+    """One row per design point (``point`` 0, 1, …), one column per parameter (its
+    ``column`` name)."""
+    names = [p.column for p in sweep.parameters]
     if sweep.design == "grid":
         rows = list(itertools.product(*(_grid_values(p) for p in sweep.parameters)))
         frame = pd.DataFrame(rows, columns=names)
@@ -68,6 +69,6 @@ def design_points(sweep: Sweep) -> pd.DataFrame:
         frame = pd.DataFrame(sample(sweep), columns=names)
         for p in sweep.parameters:
             if p.integer:
-                frame[p.path] = frame[p.path].round().astype(np.int64)
+                frame[p.column] = frame[p.column].round().astype(np.int64)
     frame.insert(0, "point", np.arange(len(frame), dtype=np.int64))
     return frame

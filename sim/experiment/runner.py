@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from os import PathLike
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,7 +23,7 @@ from sim.config.load import config_hash, load_scenario
 from sim.config.overrides import Overrides, apply_overrides, described
 from sim.config.raw import RawScenario
 from sim.config.schema import Scenario
-from sim.experiment.errors import RunError
+from sim.experiment.errors import ArgumentError, RunError
 from sim.experiment.executors import Executor
 from sim.experiment.lifecycle import Experiment, Opened, check_counts, open_experiment, whole
 from sim.experiment.manifest import RunManifest
@@ -103,6 +104,9 @@ def resolve_scenario(
         raw = RawScenario.from_mapping(scenario.model_dump(mode="json"))
         apply_overrides(raw, overrides)
         return raw.validate(), None
+    if not isinstance(scenario, str | PathLike):
+        kind = type(scenario).__name__
+        raise ArgumentError(f"scenario must be a Scenario or a scenario file's path, not {kind}")
     return load_scenario(scenario, overrides), str(scenario)
 
 

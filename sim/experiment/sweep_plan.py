@@ -11,24 +11,27 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 from pydantic import ValidationError
 
 from sim.config.errors import Omitted, Position, Problem, ScenarioError, position_of
 from sim.config.load import config_hash
-from sim.config.overrides import plain
+from sim.config.overrides import Overrides, apply_overrides, plain
 from sim.config.pydantic_errors import problems_from_validation
 from sim.config.raw import RawScenario
+from sim.config.relative import RelativeError
 from sim.config.schema import Scenario
-from sim.config.schema.sweep import Sweep, SweepFile
+from sim.config.schema.sweep import Parameter, Sweep, SweepFile
 from sim.config.yaml_source import read_yaml
 from sim.experiment.designs import design_points
 
 
 def read_sweep(path: str | Path) -> tuple[Sweep, dict[str, Position]]:
     """Read and validate a sweep file (problems name the file, line and key), and where it
-    names each parameter's path: problems with a parameter's values are shown there."""
+    names each parameter's path (by column): problems with a parameter's values are shown
+    there."""
     path = Path(path)
     if not path.is_file():
         what = "a folder, not a sweep file" if path.is_dir() else "file not found"
@@ -42,7 +45,7 @@ def read_sweep(path: str | Path) -> tuple[Sweep, dict[str, Position]]:
         ) from None
     key = ("sweep", "parameters")
     named = {
-        p.path: position_of((*key, i, "path"), positions, Position(str(path)))
+        p.column: position_of((*key, i, "path"), positions, Position(str(path)))
         for i, p in enumerate(sweep.parameters)
     }
     return sweep, named
@@ -57,13 +60,14 @@ def point_scenarios(
     problem, not one a point), at the line of the sweep file that names the parameter."""
     scenarios: dict[int, Scenario] = {}
     affected: dict[Problem, list[int]] = {}
-    names = [p.path for p in sweep.parameters]
+    columns = [p.column for p in sweep.parameters]
     for row in points.itertuples(index=False):
-        values = dict(zip(["point", *names], row, strict=True))
+        values = dict(zip(["point", *columns], row, strict=True))
         point = base.copy()
         try:
-            for name in names:
-                point.override(name, plain(values[name]), named[name])
+            for p in sweep.parameters:
+                for key, change in _overrides(p, plain(values[p.column]), named[p.column]):
+                    point.override(key, change, named[p.column])
             scenarios[values["point"]] = point.validate()
         except ScenarioError as exc:
             for problem in exc.problems:
@@ -77,6 +81,13 @@ def point_scenarios(
             ]
         )
     return scenarios
+
+
+def _overrides(parameter: Parameter, value: Any, at: Position) -> list[tuple[str, Any]]:
+    try:
+        return parameter.overrides(value)
+    except RelativeError as exc:
+        raise ScenarioError([Problem(at, (), str(exc))]) from None
 
 
 def _points(found: list[int], total: int) -> str:
@@ -105,10 +116,15 @@ class SweepPlan:
     scenarios: dict[int, Scenario]
 
 
-def plan_sweep(path: str | Path) -> SweepPlan:
+def plan_sweep(path: str | Path, seed: int | None = None, overrides: Overrides = ()) -> SweepPlan:
     """Read a sweep file, find and validate its base scenario and every design point, as
-    ``run_sweep`` does before running and ``withdrawal-sim validate`` without running."""
+    ``run_sweep`` does before running and ``withdrawal-sim validate`` without running.
+
+    ``seed`` replaces the file's ``seed`` (the design's sample and the replications' root);
+    ``overrides`` change the base scenario before any point is made from it."""
     sweep, named = read_sweep(path)
+    if seed is not None:
+        sweep = sweep.model_copy(update={"seed": seed})
     at, key = Position(str(path)), ("sweep", "scenario")
     try:
         base_path = (Path(path).parent / sweep.scenario).resolve()
@@ -117,6 +133,35 @@ def plan_sweep(path: str | Path) -> SweepPlan:
     if not base_path.is_file():
         raise ScenarioError([Problem(at, key, f"base scenario not found: {base_path}")])
     raw = RawScenario.from_file(base_path)  # read once for the base and every point
+    apply_overrides(raw, overrides)
     base = raw.validate()
     points = design_points(sweep)
     return SweepPlan(sweep, base_path, base, points, point_scenarios(sweep, raw, points, named))
+
+
+def points_table(plan: SweepPlan) -> bytes:
+    """``points.parquet``: one row per point, a column per parameter, each column's field
+    metadata giving its dotted ``path`` (JSON list) and ``apply``, so that the safe column
+    names lead back to the scenario keys (the schema metadata maps them all at once)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pandas(plan.points, preserve_index=False)
+    mapping = {p.column: {"path": p.paths, "apply": p.apply} for p in plan.sweep.parameters}
+    fields = []
+    for field in table.schema:
+        spec = mapping.get(field.name)
+        if spec is None:
+            meta = {"description": "design point number, as in points/p<number>"}
+        else:
+            how = {"set": "value set at", "scale": "factor on", "shift": "shift of"}[spec["apply"]]
+            meta = {
+                "path": json.dumps(spec["path"]),
+                "apply": spec["apply"],
+                "description": f"{how} {', '.join(spec['path'])}",
+            }
+        fields.append(field.with_metadata(meta))
+    schema = pa.schema(fields, metadata={"withdrawal_sim.parameters": json.dumps(mapping)})
+    buffer = pa.BufferOutputStream()
+    pq.write_table(table.cast(schema), buffer)
+    return buffer.getvalue().to_pybytes()

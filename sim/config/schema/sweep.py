@@ -7,11 +7,12 @@ of points is computed from the design (without generating it) and bounded.
 from __future__ import annotations
 
 import math
-from typing import Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 
 from sim.config.limits import MAX_SWEEP_POINTS
+from sim.config.relative import Scale, Shift
 from sim.config.schema.common import (
     Name,
     RelativeYamlPath,
@@ -21,11 +22,33 @@ from sim.config.schema.common import (
     Text,
 )
 
+RESERVED_COLUMNS = frozenset({"point", "replication", "seed", "scenario", "run_id", "day", "date"})
+"""Columns of the tables a sweep's points are joined to: no parameter may take their names."""
+KeyPattern = Annotated[
+    str, Field(pattern=r"^[A-Za-z0-9_*?\[\]!]+(\.[A-Za-z0-9_*?\[\]!]+)+$", max_length=500)
+]
+
 
 class Parameter(Strict):
-    """One swept value, addressed like ``--set`` (``forces.lift.airlift.lifts_per_day``)."""
+    """One swept value, addressed like ``--set`` (``forces.lift.airlift.lifts_per_day``).
 
-    path: str = Field(pattern=r"^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)+$", max_length=500)
+    Several paths, or a path with glob steps (``threats.processes.*_isis.decay_per_day``),
+    are linked: they all move with the one value. ``apply`` says how the value acts on each:
+    ``set`` it, ``scale`` the scenario's own value by it (a multiplier), or ``shift`` the
+    own value by it (whole days for a date). Columns are named ``name``, or the path with
+    its dots as underscores, so SQL and pandas need no quoting."""
+
+    name: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,63}$",
+        description="Column name (letters, digits, _); needed for several paths or a pattern.",
+    )
+    path: KeyPattern | list[KeyPattern] = Field(
+        description="A dotted key as for --set, or several (linked); glob steps allowed."
+    )
+    apply: Literal["set", "scale", "shift"] = Field(
+        "set", description="set the value, scale the scenario's own by it, or shift it by it."
+    )
     values: list[float | int | str] | None = Field(
         None, min_length=1, description="Explicit values (grid designs)."
     )
@@ -37,8 +60,40 @@ class Parameter(Strict):
     levels: int | None = Field(None, ge=2, description="Grid points across `range`.")
     integer: bool = Field(False, description="Round sampled values to whole numbers.")
 
+    @property
+    def paths(self) -> list[str]:
+        """The dotted keys (or patterns) the value goes to."""
+        return [self.path] if isinstance(self.path, str) else list(self.path)
+
+    @property
+    def column(self) -> str:
+        """The parameter's column in ``points.parquet`` and in every analysis."""
+        return self.name or self.paths[0].replace(".", "_")
+
+    def overrides(self, value: Any) -> list[tuple[str, Any]]:
+        """The overrides that give this parameter ``value``: one per path, the value itself
+        or the ``Scale``/``Shift`` it stands for (``RelativeError`` if not a number)."""
+        change = value
+        if self.apply == "scale":
+            change = Scale(value)
+        elif self.apply == "shift":
+            change = Shift(value)
+        return [(path, change) for path in self.paths]
+
+    @property
+    def label(self) -> str:
+        """A short name for figures: ``name``, or the path's last two keys, marked × for a
+        factor and + for a shift."""
+        short = self.name or ".".join(self.paths[0].split(".")[-2:])
+        return {"set": short, "scale": f"{short} (×)", "shift": f"{short} (+)"}[self.apply]
+
     @model_validator(mode="after")
     def _one_source(self) -> Parameter:
+        linked = len(self.paths) > 1 or any(set("*?[") & set(p) for p in self.paths)
+        if self.name is None and linked:
+            raise ValueError("give a name: this parameter has several paths or a pattern")
+        if not self.paths:
+            raise ValueError("give at least one path")
         if (self.values is None) == (self.range is None):
             raise ValueError("give either values or range")
         if self.range is not None and not self.range[0] < self.range[1]:
@@ -68,18 +123,24 @@ class Sweep(Strict):
         if self.design == "grid":
             for p in self.parameters:
                 if p.values is None and p.levels is None:
-                    raise ValueError(f"grid parameter {p.path} needs values or levels")
+                    raise ValueError(f"grid parameter {p.column} needs values or levels")
         else:
             if self.samples is None:
                 raise ValueError(f"design {self.design} needs samples")
             for p in self.parameters:
                 if p.range is None:
-                    raise ValueError(f"design {self.design} needs a range for {p.path}")
+                    raise ValueError(f"design {self.design} needs a range for {p.column}")
         if self.design == "sobol" and self.samples & (self.samples - 1):
             raise ValueError(f"sobol samples must be a power of 2 (got {self.samples})")
-        paths = [p.path for p in self.parameters]
+        paths = [path for p in self.parameters for path in p.paths]
         if len(set(paths)) != len(paths):
             raise ValueError("a parameter path appears twice")
+        columns = [p.column for p in self.parameters]
+        if len(set(columns)) != len(columns):
+            raise ValueError(f"two parameters share a column name: {', '.join(columns)}")
+        taken = sorted(RESERVED_COLUMNS & set(columns))
+        if taken:
+            raise ValueError(f"parameter name {taken[0]!r} is a column of the tables; rename it")
         if self.point_count > MAX_SWEEP_POINTS:
             raise ValueError(
                 f"the design has {self.point_count:,} points; at most {MAX_SWEEP_POINTS:,}"

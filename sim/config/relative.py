@@ -1,0 +1,99 @@
+"""Overrides relative to the scenario's own value: a factor (``Scale``) or an amount
+(``Shift``: days for a date), for exploratory parameters that move several values together.
+
+One "ISIS rate" uncertainty scales the base rate of every ISIS process by one factor, each
+from its own value; a "Phase 2 slips" uncertainty moves a date by a number of days. Both
+read the value the files give (a key left to its default has none to scale) and keep its
+kind: a whole number scaled stays whole (rounded to the nearest), a date stays a date.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+
+class RelativeError(ValueError):
+    """A relative override that cannot apply to the value it meets (the message says why)."""
+
+
+def _number(value: Any, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+        raise RelativeError(f"{what} must be a number, not {type(value).__name__} {value!r:.40}")
+    if not math.isfinite(float(value)):
+        raise RelativeError(f"{what} must be finite, not {value}")
+    return float(value)
+
+
+def _whole_or_float(base: int | float, value: float) -> int | float:
+    return round(value) if isinstance(base, int) else value
+
+
+@dataclass(frozen=True)
+class Scale:
+    """Multiply the number at a key (or at every key a pattern matches) by ``factor``."""
+
+    factor: float
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "factor", _number(self.factor, "a factor"))
+
+    def applied(self, base: Any) -> Any:
+        """``base`` times the factor, whole if ``base`` is."""
+        if isinstance(base, bool) or not isinstance(base, int | float):
+            raise RelativeError(f"scales numbers; the value here is {_kind(base)}")
+        return _whole_or_float(base, base * self.factor)
+
+    def __str__(self) -> str:
+        return f"*={self.factor:g}"
+
+
+@dataclass(frozen=True)
+class Shift:
+    """Add ``amount`` to the value at a key (or at every key a pattern matches): whole days
+    to a date, or a number to a number."""
+
+    amount: float
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "amount", _number(self.amount, "a shift"))
+
+    def applied(self, base: Any) -> Any:
+        """``base`` moved by the amount: a date by whole days, a number by the amount."""
+        date = _date(base)
+        if date is not None:
+            if not self.amount.is_integer():
+                raise RelativeError(f"shifts a date by whole days, not {self.amount:g}")
+            return date + dt.timedelta(days=int(self.amount))
+        if isinstance(base, bool) or not isinstance(base, int | float):
+            raise RelativeError(f"shifts dates and numbers; the value here is {_kind(base)}")
+        return _whole_or_float(base, base + self.amount)
+
+    def __str__(self) -> str:
+        return f"+={self.amount:g}"
+
+
+Relative = Scale | Shift
+
+
+def _date(value: Any) -> dt.date | None:
+    if isinstance(value, dt.datetime):
+        return None
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            return None
+    return None
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, dict | list):
+        return f"a {'mapping' if isinstance(value, dict) else 'list'}"
+    return f"{type(value).__name__} {value!r:.40}"

@@ -1,0 +1,167 @@
+"""Exploratory overrides: glob paths (linked values), factors and shifts (``Scale``,
+``Shift``, text ``key*=f`` and ``key+=n``), in Python, on the command line and in sweeps,
+checked against values worked out by hand."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+import sim
+from sim.config.errors import ScenarioError
+from sim.config.overrides import described
+from sim.config.relative import Scale, Shift
+from sim.experiment.runner import resolve_scenario
+from sim.experiment.sweep_plan import plan_sweep, points_table
+
+BASELINE = "scenarios/baseline.yaml"
+ISIS = ["al_walid_isis", "al_qaim_isis", "jazira_isis", "sinjar_isis", "rabia_isis"]
+RATES = [0.05, 0.08, 0.06, 0.03, 0.02]  # configs/threats/baseline.yaml
+
+
+def _processes(scenario):
+    return {p.name: p for p in scenario.threats.processes}
+
+
+def _erbil(scenario):
+    return next(site for site in scenario.forces.sites if site.name == "erbil")
+
+
+def test_a_glob_sets_every_match_and_only_those():
+    scenario = sim.load_scenario(BASELINE, {"threats.processes.*_isis.decay_per_day": 0.2})
+    processes = _processes(scenario)
+    hawkes = [name for name in processes if name.endswith("_isis")]
+    assert len(hawkes) == 8 and all(processes[n].decay_per_day == 0.2 for n in hawkes)
+    assert processes["al_qaim_aq"].kind == "poisson"  # has no decay_per_day: not matched
+
+
+def test_a_factor_scales_each_value_from_its_own():
+    scenario = sim.load_scenario(
+        BASELINE, {"threats.processes.*_isis.background_rate_per_day": Scale(1.5)}
+    )
+    got = [_processes(scenario)[n].background_rate_per_day for n in ISIS]
+    assert got == pytest.approx([1.5 * r for r in RATES], rel=1e-12)
+
+
+def test_text_forms_scale_and_shift_and_keep_the_kind_of_value():
+    scenario = sim.load_scenario(
+        BASELINE,
+        [
+            "forces.phases.phase_2.start_date+=-45",
+            "forces.sites.erbil.personnel.trainers*=1.5",
+            "run.replications+=5",
+        ],
+    )
+    phase_2 = next(p for p in scenario.forces.phases if p.name == "phase_2")
+    assert phase_2.start_date == dt.date(2026, 7, 18)  # 1 September 2026 less 45 days
+    trainers = _erbil(scenario).personnel["trainers"]
+    base = sim.load_scenario(BASELINE)
+    assert trainers == round(1.5 * _erbil(base).personnel["trainers"])
+    assert isinstance(trainers, int)
+    assert scenario.run.replications == base.run.replications + 5
+
+
+def test_a_scenario_object_scales_values_its_files_left_to_defaults():
+    base = sim.load_scenario(BASELINE)
+    resolved, _ = resolve_scenario(base, {"forces.phases.phase_2.start_date": Shift(30)})
+    assert next(p for p in resolved.forces.phases if p.name == "phase_2").start_date == dt.date(
+        2026, 10, 1
+    )
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("threats.processes.*.rate_per_dayy=2", "did you mean 'rate_per_day'"),
+        ("threats.processes.*_isis.actor*=2", "scales numbers; the value here is str 'isis'"),
+        ("forces.phases.phase_2.start_date+=1.5", "shifts a date by whole days, not 1.5"),
+        ("run.seed*=twice", "a factor must be a number"),
+        ("threats.processes.*_isis.background_rate_per_day*=-1", "background_rate_per_day"),
+    ],
+)
+def test_bad_relative_overrides_name_the_key_and_say_why(override, message):
+    with pytest.raises(ScenarioError, match=message.replace("(", r"\(").replace("*", r"\*")):
+        sim.load_scenario(BASELINE, [override])
+
+
+def test_the_manifest_records_relative_overrides_as_text_that_replays_them():
+    texts = described({"a.b": Scale(2), "c.d": Shift(-3), "e": 1})
+    assert texts == ["a.b*=2", "c.d+=-3", "e=1"]
+    replayed = sim.load_scenario(BASELINE, ["forces.sites.erbil.personnel.trainers*=2"])
+    given = sim.load_scenario(BASELINE, {"forces.sites.erbil.personnel.trainers": Scale(2)})
+    assert replayed == given
+
+
+SWEEP = """\
+sweep:
+  name: exploratory
+  scenario: {base}
+  design: lhs
+  samples: 6
+  replications: 1
+  seed: 4
+  parameters:
+    - name: isis_rate
+      path: threats.processes.*_isis.background_rate_per_day
+      apply: scale
+      range: [0.5, 2.0]
+    - name: slip
+      path: forces.phases.phase_2.start_date
+      apply: shift
+      range: [-90, 90]
+      integer: true
+    - name: decays
+      path:
+        - threats.processes.al_qaim_isis.decay_per_day
+        - threats.processes.jazira_isis.decay_per_day
+      range: [0.05, 0.2]
+"""
+
+
+def test_a_sweep_scales_shifts_and_links_and_names_its_columns(tmp_path):
+    path = tmp_path / "sweep.yaml"
+    path.write_text(SWEEP.format(base=_relative_baseline(tmp_path)))
+    plan = plan_sweep(path)
+    assert list(plan.points.columns) == ["point", "isis_rate", "slip", "decays"]
+    for row in plan.points.itertuples():
+        processes = _processes(plan.scenarios[row.point])
+        rates = [processes[n].background_rate_per_day for n in ISIS]
+        assert rates == pytest.approx([row.isis_rate * r for r in RATES], rel=1e-12)
+        phase_2 = next(p for p in plan.scenarios[row.point].forces.phases if p.name == "phase_2")
+        assert phase_2.start_date == dt.date(2026, 9, 1) + dt.timedelta(days=row.slip)
+        assert processes["al_qaim_isis"].decay_per_day == row.decays
+        assert processes["jazira_isis"].decay_per_day == row.decays
+        assert processes["sinjar_isis"].decay_per_day == 0.1  # not linked
+    written = tmp_path / "points.parquet"
+    written.write_bytes(points_table(plan))
+    schema = pq.read_schema(written)
+    mapping = json.loads(schema.metadata[b"withdrawal_sim.parameters"])
+    assert mapping["decays"] == {
+        "path": [
+            "threats.processes.al_qaim_isis.decay_per_day",
+            "threats.processes.jazira_isis.decay_per_day",
+        ],
+        "apply": "set",
+    }
+    assert schema.field("slip").metadata[b"apply"] == b"shift"
+    assert json.loads(schema.field("isis_rate").metadata[b"path"]) == [
+        "threats.processes.*_isis.background_rate_per_day"
+    ]
+
+
+def test_a_sweep_parameter_with_several_paths_needs_a_name(tmp_path):
+    path = tmp_path / "sweep.yaml"
+    text = SWEEP.format(base=_relative_baseline(tmp_path))
+    path.write_text(text.replace("    - name: decays\n      path:", "    - path:"))
+    with pytest.raises(ScenarioError, match="give a name"):
+        plan_sweep(path)
+
+
+def _relative_baseline(folder: Path) -> str:
+    """The baseline by a path relative to ``folder``, as a sweep file must name it."""
+    return os.path.relpath(Path(__file__).resolve().parents[1] / BASELINE, folder)
