@@ -9,6 +9,8 @@ The public API is small and imported lazily (so ``withdrawal-sim --help`` stays 
     raw.override("forces.lift.airlift.lifts_per_day", 2)
     variant = raw.validate()                         # schema and cross-field checks
     kpis = sim.evaluate(scenario, 50, seed=1, overrides={"run.seed": 3})  # in memory
+    faster = {"threats.processes.*_isis.background_rate_per_day": sim.Scale(1.5)}
+    later = {"forces.phases.phase_2.start_date": sim.Shift(90)}  # days
     run_dir = sim.run_experiment(scenario, replications=50, seed=1)
     sim.run_figures(run_dir)                         # personnel.png, incidents.png in it
     run = sim.load_results(run_dir)
@@ -30,6 +32,9 @@ _API = {
     "ScenarioError": "sim.config.errors",
     "Scenario": "sim.config.schema",
     "RawScenario": "sim.config.raw",
+    "Scale": "sim.config.relative",
+    "Shift": "sim.config.relative",
+    "Parameter": "sim.config.schema.sweep",
     "simulate": "sim.model.world",
     "run_experiment": "sim.experiment.runner",
     "evaluate": "sim.experiment.evaluate",

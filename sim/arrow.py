@@ -52,7 +52,13 @@ def strings(values: Sequence[str]) -> pa.Array:
     return pa.Array.from_buffers(pa.string(), len(encoded), buffers)
 
 
+def dictionary(codes: np.ndarray, names: Sequence[str], ordered: bool = False) -> pa.Array:
+    """The strings ``names[codes]`` as a dictionary array (int32 codes) whose dictionary is
+    every name of ``names``, in that order, used or not; Parquet keeps it as written."""
+    indices = from_numpy(codes.astype(np.int32), pa.int32())
+    return pa.DictionaryArray.from_arrays(indices, strings(names), ordered=ordered)
+
+
 def decoded(codes: np.ndarray, names: Sequence[str]) -> pa.Array:
     """The strings ``names[codes]`` as a plain string array."""
-    indices = from_numpy(codes.astype(np.int32), pa.int32())
-    return pa.DictionaryArray.from_arrays(indices, strings(names)).dictionary_decode()
+    return dictionary(codes, names).dictionary_decode()

@@ -28,7 +28,10 @@ STARTED = time.perf_counter()  # "in all" counts from here: the interpreter is u
 
 EXIT_USAGE = 2
 EXIT_RUNTIME = 1
-SET_HELP = "Override a scenario value: dotted.key=value (repeatable), e.g. run.seed=7."
+SET_HELP = (
+    "Override a scenario value: dotted.key=value (repeatable), e.g. run.seed=7; key*=F scales "
+    "and key+=N shifts its own value (days for a date); glob steps (*) set every match."
+)
 
 
 def _version() -> str:
@@ -463,6 +466,14 @@ def brief(runs, out) -> None:
     multiple=True,
     help="KPIs to analyse (repeatable; default: incidents, severity_unstopped, final_in_iraq).",
 )
+@click.option(
+    "--seed",
+    type=click.IntRange(min=0, max=MAX_SEED),
+    help="Replace the sweep's seed (its sample and every point's root seed).",
+)
+@click.option(
+    "--set", "overrides", multiple=True, metavar="KEY=VALUE", help=SET_HELP + " (base scenario)"
+)
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary.")
 @_friendly_errors
 def sweep(
@@ -473,6 +484,8 @@ def sweep(
     resume,
     allow_code_change,
     kpis,
+    seed,
+    overrides,
     quiet,
 ) -> None:
     """Run every design point of SWEEP_FILE, then write response curves, heatmaps or indices.
@@ -481,14 +494,19 @@ def sweep(
     Example:
       withdrawal-sim sweep scenarios/sweeps/residual_trainers.yaml -n 20
       withdrawal-sim sweep scenarios/sweeps/threat_sobol.yaml --kpi incidents
+      withdrawal-sim sweep scenarios/sweeps/threat_uncertainty.yaml --seed 7 \\
+        --set "threats.processes.*_aq.rate_per_day*=2"
     """
     with executor:  # first: the workers import the model while this process plans
         _check_kpis(kpis)  # before the sweep runs, not after
+        from sim.config.overrides import SetOptions
         from sim.experiment.sweep import run_sweep
 
         sweep_dir = run_sweep(
             sweep_file,
             replications,
+            seed=seed,
+            overrides=SetOptions(overrides),
             executor=executor,
             out=out,
             resume=resume,
@@ -547,13 +565,13 @@ def validate(files, overrides) -> None:
     """Check scenario and sweep files without running them; report every problem.
 
     A sweep file (one with a top-level `sweep:` key) is checked with its base scenario and
-    every design point. --set applies to scenario files only.
+    every design point; --set changes scenario files and sweeps' base scenarios.
 
     \b
     Example:
       withdrawal-sim validate scenarios/*.yaml scenarios/sweeps/*.yaml
     """
-    from sim.config.errors import Position, Problem, ScenarioError
+    from sim.config.errors import ScenarioError
     from sim.config.load import file_kind, load_scenario
     from sim.config.overrides import SetOptions
 
@@ -561,12 +579,9 @@ def validate(files, overrides) -> None:
     for path in files:
         try:
             if file_kind(path) == "sweep":
-                if overrides:
-                    message = "--set applies to scenario files, not to a sweep file"
-                    raise ScenarioError([Problem(Position(path), (), message)])
                 from sim.experiment.sweep_plan import plan_sweep
 
-                plan = plan_sweep(path)
+                plan = plan_sweep(path, overrides=SetOptions(overrides))
                 click.echo(
                     f"ok: {path} (sweep {plan.sweep.name}: {len(plan.points)} design points)"
                 )

@@ -258,7 +258,18 @@ EMA_COLUMNS = ("scenario", "policy", "model")
 def analysis_frame(experiments: pd.DataFrame) -> pd.DataFrame:
     """The uncertainty columns of EMA's ``experiments``, whole numbers as floats, for PRIM
     and feature scoring (module docstring: pandas 3 refuses a float box edge in an integer
-    column)."""
+    column).
+
+    Parameters
+    ----------
+    experiments
+        The experiments ``perform_experiments`` returned.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One column per uncertainty, without ``scenario``, ``policy`` and ``model``.
+    """
     frame = experiments.drop(columns=[c for c in EMA_COLUMNS if c in experiments])
     integers = frame.select_dtypes("integer").columns
     return frame.astype(dict.fromkeys(integers, "float64"))

@@ -13,11 +13,18 @@ into a list of names), which cost little to build, to send from a worker and to 
 ``to_arrow`` joins the columns of many replications into typed Arrow tables, which the store
 writes as Parquet without passing through pandas; ``to_frames`` gives the same tables as
 DataFrames for the in-memory API.
+
+Sectors and sites are *ordered* names: stored as Arrow dictionaries in the scenario's own
+order (sectors as the border lists them, sites as the posture does), so any reader that maps
+dictionaries to categories (pandas, R's arrow) sorts, groups and plots them in geographic
+order rather than alphabetically. Tables written to a run folder also carry the run's labels
+(``RUN_LABELS``: ``scenario``, ``run_id`` and, in a sweep, ``point``) in their first columns,
+so the tables of many runs read together (DuckDB over a glob, ``pd.concat``) stay apart.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -58,17 +65,25 @@ DATE = "datetime64[ms]"
 
 @dataclass(frozen=True)
 class Column:
-    """One documented column: its dtype (``str`` for names), unit and meaning."""
+    """One documented column: its dtype (``str`` for names), unit and meaning.
+
+    ``ordered`` names (sectors, sites) are stored as a dictionary of every name in the
+    scenario's order, whether it occurs or not, flagged ordered: pandas reads them as an
+    ordered ``CategoricalDtype`` (``TABLES`` says ``category``).
+    """
 
     dtype: str
     unit: str
     description: str
+    ordered: bool = False
 
 
 REPLICATION = Column("int64", "index", "0-based replication index")
 DAY = Column("float64", "days", "simulation day: days since the scenario's start date")
 DATE_OF_DAY = Column(DATE, "date", "calendar date of `day`")
 PERSONNEL = "personnel"
+SECTOR = "border sector (an ordered category: the border's sectors in the scenario's order)"
+SITE = "site (an ordered category: the posture's sites in the scenario's order)"
 
 
 def _dated(unit: str, what: str) -> tuple[Column, Column]:
@@ -84,7 +99,7 @@ _ARRIVE, _ARRIVE_DATE = _dated("days", "the lift's arrival (departure + transit)
 SCHEMA: dict[str, dict[str, Column]] = {
     "forces": {  # one row per spell: a maximal interval over which a series is constant
         "replication": REPLICATION,
-        "site": Column("str", "name", "site name, or `in_transit`"),
+        "site": Column("str", "name", f"{SITE}, then `in_transit`", ordered=True),
         "role": Column("str", "name", "role name"),
         "start_day": _SPELL_START,
         "end_day": _SPELL_END,
@@ -94,7 +109,13 @@ SCHEMA: dict[str, dict[str, Column]] = {
     },
     "posture": {  # one row per record time: the state before any event at that instant
         "replication": REPLICATION,
-        "day": DAY,
+        "day": Column(
+            "float64",
+            "days",
+            "record time t; the row holds the state at t before any event at t (the state "
+            "over the end of the interval before), so a change at time d shows first in the "
+            "row of the first record time after d: floor(d) + 1 with daily records",
+        ),
         "date": DATE_OF_DAY,
         "in_iraq": Column("int64", PERSONNEL, "personnel at sites in Iraq"),
         "in_syria": Column("int64", PERSONNEL, "personnel at sites in Syria"),
@@ -109,8 +130,8 @@ SCHEMA: dict[str, dict[str, Column]] = {
         "purpose": Column(
             "str", "name", "`drawdown`, `return` (a rule's trigger) or `release` (taken back)"
         ),
-        "origin": Column("str", "name", "site the lift left"),
-        "destination": Column("str", "name", "site the lift goes to"),
+        "origin": Column("str", "name", f"the lift's origin: {SITE}", ordered=True),
+        "destination": Column("str", "name", f"the lift's destination: {SITE}", ordered=True),
         "depart_day": _DEPART,
         "arrive_day": _ARRIVE,
         "depart_date": _DEPART_DATE,
@@ -146,7 +167,7 @@ SCHEMA: dict[str, dict[str, Column]] = {
             "0-based, in order of occurrence across processes; shared with `activity.event`",
         ),
         "process": Column("str", "name", "incident process"),
-        "sector": Column("str", "name", "border sector"),
+        "sector": Column("str", "name", f"where the incident happens: {SECTOR}", ordered=True),
         "displaced": Column(
             "bool", "flag", "an attempt deterred at a neighbouring sector, made again here"
         ),
@@ -192,7 +213,7 @@ SCHEMA: dict[str, dict[str, Column]] = {
         "replication": REPLICATION,
         "day": Column("float64", "days", "end t_k of the interval [t_{k−1}, t_k)"),
         "date": DATE_OF_DAY,
-        "sector": Column("str", "name", "border sector"),
+        "sector": Column("str", "name", SECTOR, ordered=True),
         "incidents": Column("int64", "count", "incidents in the interval"),
         "interdicted": Column("int64", "count", "of those, interdicted (as known at the horizon)"),
         "missed": Column("int64", "count", "of those, missed (as known at the horizon)"),
@@ -214,7 +235,11 @@ KPI_SCHEMA: dict[str, Column] = {
     "replication": REPLICATION,
     "seed": Column("int64", "seed", "root seed of the run"),
     "below_threshold_day": Column(
-        "float64", "days", "first day in_iraq < in_iraq_threshold_personnel (NaN if never)"
+        "float64",
+        "days",
+        "when in_iraq first fell below in_iraq_threshold_personnel: the time of the departure "
+        "that took it below, which `posture` shows first at the next record time (floor + 1 "
+        "with daily records); 0 if it starts below (then `posture` day 0); NaN if never",
     ),
     "final_in_iraq": Column("int64", PERSONNEL, "in-Iraq personnel at T (transit excluded)"),
     "repositioning_triggers": Column("int64", "count", "number of `hold` events"),
@@ -280,11 +305,33 @@ def kpi_columns(phases: Sequence[str], sectors: Sequence[str]) -> list[str]:
     ]
 
 
+RUN_LABELS: dict[str, Column] = {
+    "scenario": Column(
+        "str", "name", "the scenario's name (`metadata.name`; in a sweep, the base scenario's)"
+    ),
+    "run_id": Column(
+        "str",
+        "name",
+        "the run folder's name (in a sweep, the sweep folder's): tells runs apart when the "
+        "tables of several are read together",
+    ),
+    "point": Column("int64", "index", "the sweep's design point (`points.parquet`): sweeps only"),
+}
+"""The labels of a run folder's tables, their first columns in every table (not in the tables
+of ``sim.simulate``, which belong to no run): names are dictionaries of one entry, which cost
+nothing in Parquet. ``sim.load_results`` leaves them out (they are the run's own)."""
+
+
+def _pandas_dtype(column: Column) -> str:
+    return "category" if column.ordered else column.dtype
+
+
 TABLES: dict[str, dict[str, str]] = {
-    table: {name: column.dtype for name, column in columns.items()}
+    table: {name: _pandas_dtype(column) for name, column in columns.items()}
     for table, columns in SCHEMA.items()
 }
-"""Every table but ``kpis``: column -> dtype (``str`` for names)."""
+"""Every table but ``kpis``: column -> pandas dtype (``str`` for names, ``category`` for
+ordered names)."""
 
 KPI_COLUMNS: dict[str, str] = {name: column.dtype for name, column in KPI_SCHEMA.items()}
 """KPI column -> dtype, without the columns named after a phase or a sector."""
@@ -298,22 +345,30 @@ def _arrow_type(dtype: str) -> pa.DataType:
     return pa.timestamp("ms") if dtype == DATE else getattr(pa, _ARROW_TYPES[dtype])()
 
 
-def _join_labels(columns: list[Labels]) -> pa.Array:
-    """One string array from the labels of several parts (their names may differ)."""
-    from sim.arrow import decoded
+def _join_labels(columns: list[Labels], ordered: bool) -> pa.Array:
+    """One array from the labels of several parts (their names may differ): plain strings,
+    or for ``ordered`` names a dictionary of the names in their order (the first part's,
+    then any other part's new ones)."""
+    from sim.arrow import decoded, dictionary
 
-    names = sorted(set().union(*(c.names for c in columns)))
+    if ordered:
+        names = list(dict.fromkeys(name for c in columns for name in c.names))
+    else:
+        names = sorted(set().union(*(c.names for c in columns)))
+    position = {name: i for i, name in enumerate(names)}
     codes = [
-        np.searchsorted(names, np.array(c.names, dtype=object))[c.codes] if c.names else c.codes
+        np.array([position[n] for n in c.names], dtype=np.int64)[c.codes] if c.names else c.codes
         for c in columns
     ]
     joined = np.concatenate(codes) if codes else np.zeros(0, np.int32)
-    return decoded(joined, names)
+    return dictionary(joined, names, ordered=True) if ordered else decoded(joined, names)
 
 
 def column_of(table: str, column: str) -> Column | None:
     """The documented column ``column`` of ``table`` (the per-phase and per-sector KPIs by
     their prefix), or None."""
+    if column in RUN_LABELS:
+        return RUN_LABELS[column]
     if table != "kpis":
         return SCHEMA.get(table, {}).get(column)
     if column in KPI_SCHEMA:
@@ -323,13 +378,15 @@ def column_of(table: str, column: str) -> Column | None:
     return SECTOR_KPI if column.startswith(PER_SECTOR) else None
 
 
-def _field_metadata(table: str, column: str) -> dict[bytes, bytes] | None:
+def _described(column: Column) -> dict[bytes, bytes]:
     """The unit and meaning of a column, for the Parquet field's metadata (read by pyarrow,
     DuckDB's ``parquet_schema``, and any Arrow tool)."""
+    return {b"unit": column.unit.encode(), b"description": column.description.encode()}
+
+
+def _field_metadata(table: str, column: str) -> dict[bytes, bytes] | None:
     found = column_of(table, column)
-    if found is None:
-        return None
-    return {b"unit": found.unit.encode(), b"description": found.description.encode()}
+    return None if found is None else _described(found)
 
 
 def to_arrow(parts: list[dict[str, Columns]]) -> dict[str, pa.Table]:
@@ -345,7 +402,9 @@ def to_arrow(parts: list[dict[str, Columns]]) -> dict[str, pa.Table]:
         for column in parts[0][name]:
             values = [part[name][column] for part in parts]
             if isinstance(values[0], Labels):
-                kind, array = pa.string(), _join_labels(values)
+                documented = SCHEMA.get(name, {}).get(column)
+                array = _join_labels(values, ordered=documented is not None and documented.ordered)
+                kind = array.type
             else:  # NaT dates and NaN floats become nulls
                 # per phase and per sector KPIs are float64 alike
                 kind = _arrow_type(schema.get(column, PHASE_KPI.dtype))
@@ -354,6 +413,34 @@ def to_arrow(parts: list[dict[str, Columns]]) -> dict[str, pa.Table]:
             fields.append(pa.field(column, kind, metadata=_field_metadata(name, column)))
         out[name] = pa.Table.from_arrays(arrays, schema=pa.schema(fields))
     return out
+
+
+def with_labels(table: pa.Table, labels: Mapping[str, str | int]) -> pa.Table:
+    """``table`` with the run's ``labels`` (``RUN_LABELS``: names as one-entry dictionaries,
+    ``point`` as int64) set in its first columns, in ``RUN_LABELS``' order, with their unit
+    and meaning; labels it already has and ``labels`` does not give are kept."""
+    import pyarrow as pa
+
+    from sim.arrow import dictionary, from_numpy
+
+    n = table.num_rows
+    given = {}
+    for name, value in labels.items():
+        if RUN_LABELS[name].dtype == "str":
+            given[name] = dictionary(np.zeros(n, np.int32), [str(value)])
+        else:
+            given[name] = from_numpy(np.full(n, value, dtype=np.int64), pa.int64())
+    first = [name for name in RUN_LABELS if name in given or name in table.column_names]
+    fields, arrays = [], []
+    for name in first:
+        array = given[name] if name in given else table.column(name)
+        fields.append(pa.field(name, array.type, metadata=_described(RUN_LABELS[name])))
+        arrays.append(array)
+    for field in table.schema:
+        if field.name not in RUN_LABELS:
+            fields.append(field)
+            arrays.append(table.column(field.name))
+    return pa.Table.from_arrays(arrays, schema=pa.schema(fields, table.schema.metadata))
 
 
 def to_frames(parts: list[dict[str, Columns]]) -> dict[str, pd.DataFrame]:

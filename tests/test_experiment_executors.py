@@ -31,6 +31,13 @@ def assert_same_tables(a: Path, b: Path) -> None:
     assert sorted(left) == sorted(right)
     for name in left:
         pd.testing.assert_frame_equal(left[name], right[name], obj=name)
+    # the files too, as written by each executor's workers: two runs, so each its own run_id
+    stored = {run: sim.load_results(run) for run in (a, b)}
+    for name in left:
+        files = {run: results.arrow(name) for run, results in stored.items()}
+        for run, table in files.items():
+            assert set(table.column("run_id").to_pylist()) <= {run.name}, (name, run)
+        assert files[a].drop_columns(["run_id"]).equals(files[b].drop_columns(["run_id"])), name
 
 
 def _run(tmp_path: Path, label: str, **kwargs) -> Path:

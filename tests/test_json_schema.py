@@ -443,7 +443,10 @@ def test_validate_reports_a_bad_point_of_a_sweep(tmp_path):
 
 
 @needs_cli
-def test_validate_refuses_set_for_a_sweep_file():
+def test_validate_applies_set_to_a_sweeps_base_scenario():
     result = CliRunner().invoke(main, ["validate", str(SWEEP_FILES[0]), "--set", "run.seed=3"])
-    assert result.exit_code == 2, result.output
-    assert "--set" in result.output
+    assert result.exit_code == 0, result.output
+    result = CliRunner().invoke(
+        main, ["validate", str(SWEEP_FILES[0]), "--set", "clock.end_date=2020-01-01"]
+    )
+    assert result.exit_code == 2 and "--set clock.end_date=2020-01-01" in result.output

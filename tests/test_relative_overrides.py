@@ -165,3 +165,34 @@ def test_a_sweep_parameter_with_several_paths_needs_a_name(tmp_path):
 def _relative_baseline(folder: Path) -> str:
     """The baseline by a path relative to ``folder``, as a sweep file must name it."""
     return os.path.relpath(Path(__file__).resolve().parents[1] / BASELINE, folder)
+
+
+def test_sweep_seed_and_set_change_the_sweep_and_are_recorded(tmp_path):
+    from click.testing import CliRunner
+
+    from sim.cli import main
+    from sim.experiment.manifest import read_manifest
+    from sim.experiment.sweep import load_sweep_results
+
+    base = tmp_path / "base.yaml"
+    base.write_text(f"extends: {_relative_baseline(tmp_path)}\nclock: {{end_date: 2025-12-31}}\n")
+    path = tmp_path / "sweep.yaml"
+    path.write_text(SWEEP.format(base="base.yaml").replace("samples: 6", "samples: 2"))
+    out = tmp_path / "out"
+    options = ["--executor", "serial", "-q", "--kpi", "incidents", "--out", str(out)]
+    scaled = "threats.processes.*_aq.rate_per_day*=3"
+    result = CliRunner().invoke(
+        main, ["sweep", str(path), "--seed", "11", "--set", scaled, *options]
+    )
+    assert result.exit_code == 0, result.output
+    manifest = read_manifest(out, "sweep")
+    assert manifest.root_seed == 11 and manifest.sweep["seed"] == 11
+    assert manifest.overrides == [scaled]
+    kpis = load_sweep_results(out)
+    assert set(kpis["seed"]) == set(sim.evaluate(plan_sweep(path).base, 1, seed=11)["seed"])
+    # the base the points came from has the al-Qaeda rates tripled
+    plan = plan_sweep(path, seed=11, overrides=[scaled])
+    rates = {n: p.rate_per_day for n, p in _processes(plan.base).items() if n.endswith("_aq")}
+    assert rates == pytest.approx({"al_qaim_aq": 0.03, "al_walid_aq": 0.024}, rel=1e-12)
+    checked = CliRunner().invoke(main, ["validate", str(path), "--set", "run.seedd=3"])
+    assert checked.exit_code == 2 and "--set run.seedd=3: run.seedd" in checked.output

@@ -94,12 +94,21 @@ def test_layers_import_only_downwards(name):
     assert not upward, f"{name} ({layer(name)}) imports from a layer above it: {upward}"
 
 
+def _docstring_lines(node: ast.FunctionDef | ast.AsyncFunctionDef) -> int:
+    first = node.body[0]
+    text = isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant)
+    if text and isinstance(first.value.value, str):
+        return first.end_lineno - first.lineno + 1
+    return 0
+
+
 def test_no_function_longer_than_the_limit():
+    """Lines of code: a numpydoc docstring is the reference, not length to cut."""
     long = []
     for name, path in MODULES.items():
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-                lines = node.end_lineno - node.lineno + 1
+                lines = node.end_lineno - node.lineno + 1 - _docstring_lines(node)
                 if lines > MAX_FUNCTION_LINES:
                     long.append(f"{name}.{node.name} ({lines} lines)")
     assert not long, f"functions longer than {MAX_FUNCTION_LINES} lines: {', '.join(long)}"

@@ -76,6 +76,8 @@ def factorize(values) -> tuple[np.ndarray, np.ndarray]:
     fast for a million strings."""
     if not isinstance(values, pa.Array | pa.ChunkedArray):
         values = pa.array(values)
+    if pa.types.is_dictionary(values.type):  # sectors and sites: compare their names
+        values = values.cast(values.type.value_type)
     distinct = pc.drop_null(pc.unique(values))
     distinct = distinct.take(pc.array_sort_indices(distinct))
     codes = pc.index_in(values, value_set=distinct)

@@ -387,8 +387,19 @@ def incidents_figure(run: RunResults, freq: str | None = None) -> Figure:
 
 
 def run_figures(run_dir: str | Path) -> list[Path]:
-    """Write the standard figures of a run into its folder (and ``map.png`` when its
-    scenario has a geography); return their paths."""
+    """Write the standard figures of a run into its folder.
+
+    Parameters
+    ----------
+    run_dir
+        A finished run folder.
+
+    Returns
+    -------
+    list of pathlib.Path
+        ``personnel.png``, ``incidents.png`` and, when the scenario has a geography,
+        ``map.png``.
+    """
     run = Drawn(run_dir)
     folder = Path(run_dir)
     written = [

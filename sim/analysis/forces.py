@@ -24,10 +24,21 @@ KEYS = ["replication", "site", "role"]
 
 
 def forces_at(forces: pd.DataFrame, days) -> pd.DataFrame:
-    """Rows (replication, day, date, site, role, personnel) at each of ``days``.
+    """Personnel by site and role on given days, from a run's ``forces`` table.
 
-    ``days`` outside ``[0, horizon]`` are dropped. Rows come by replication, then day,
-    then site and role in the order of the spells.
+    Parameters
+    ----------
+    forces
+        The ``forces`` table (``sim.load_results(run_dir).table("forces")``): spells of
+        constant personnel.
+    days
+        Days since the start (numbers); those outside ``[0, horizon]`` are dropped.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``replication, day, date, site, role, personnel``, by replication, then day,
+        then site and role in the order of the spells.
     """
     import pandas as pd  # here: the run figures use site_totals, and no pandas
 

@@ -63,8 +63,19 @@ def omitted(count: int) -> Omitted:
 
 
 class ScenarioError(Exception):
-    """A scenario that cannot be loaded; ``problems`` holds one entry per mistake, the first
-    ``MAX_PROBLEMS_SHOWN`` of them and then an ``Omitted`` counting the others."""
+    """A scenario, override or data file that cannot be loaded; its text is one line a
+    problem, each naming its source (file and line, ``override KEY``, ``--set …``) and key.
+
+    Parameters
+    ----------
+    problems
+        One ``Problem`` per mistake.
+
+    Attributes
+    ----------
+    problems : list of Problem
+        The first ``MAX_PROBLEMS_SHOWN`` problems, then an ``Omitted`` counting the others.
+    """
 
     def __init__(self, problems: Sequence[Problem]) -> None:
         listed = [p for p in problems if not isinstance(p, Omitted)]

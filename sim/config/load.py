@@ -35,7 +35,13 @@ def load_scenario(path: str | Path, overrides: Overrides = ()) -> Scenario:
     overrides
         Applied in order: a mapping ``{"run.seed": 3}``, a list of ``"run.seed=3"`` texts
         (values read as YAML, as ``--set`` reads them) or ``("run.seed", 3)`` pairs, or one
-        text. Values may be numpy scalars, dates or lists (``sim.config.overrides``).
+        text. Values may be numpy scalars, dates or lists; keys may have glob steps, and
+        ``Scale``/``Shift`` values change the file's own value (``sim.config.overrides``).
+
+    Returns
+    -------
+    Scenario
+        Validated: the schema and the checks across fields, every default filled in.
 
     Raises
     ------

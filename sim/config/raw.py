@@ -37,9 +37,19 @@ MAX_SHOWN_SET = 100  # characters of a --set option quoted in its problems
 class RawScenario:
     """A scenario's merged, overridden but not yet validated data, and every key's position.
 
+    Build one with ``from_file`` or ``from_mapping``; change it with ``override`` (typed
+    values, glob paths, ``Scale``/``Shift``), ``override_text`` (``--set`` text) or
+    ``merge``; ``validate`` gives the ``Scenario`` or raises ``ScenarioError`` with every
+    problem at its file and line.
+
     No node of the data is changed in place: an override copies the mappings and lists
     along its path and a merge builds new ones, so ``copy`` shares the nodes and costs one
     dictionary of positions.
+
+    Parameters
+    ----------
+    source
+        What problems without a position of their own name (default ``<python>``).
     """
 
     def __init__(self, source: str = PYTHON) -> None:

@@ -35,7 +35,13 @@ def _whole_or_float(base: int | float, value: float) -> int | float:
 
 @dataclass(frozen=True)
 class Scale:
-    """Multiply the number at a key (or at every key a pattern matches) by ``factor``."""
+    """Multiply the number at a key (or at every key a pattern matches) by ``factor``.
+
+    Parameters
+    ----------
+    factor
+        A finite number; text form ``key*=factor``.
+    """
 
     factor: float
 
@@ -55,7 +61,13 @@ class Scale:
 @dataclass(frozen=True)
 class Shift:
     """Add ``amount`` to the value at a key (or at every key a pattern matches): whole days
-    to a date, or a number to a number."""
+    to a date, or a number to a number.
+
+    Parameters
+    ----------
+    amount
+        A finite number (whole for a date); text form ``key+=amount``.
+    """
 
     amount: float
 

@@ -56,7 +56,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar, get_args
 
 from sim.config.limits import MAX_JOBS
 from sim.experiment.errors import ArgumentError, ExecutorError, RunError
@@ -64,7 +64,8 @@ from sim.experiment.errors import ArgumentError, ExecutorError, RunError
 T = TypeVar("T")
 R = TypeVar("R")
 
-EXECUTORS = ("serial", "process", "dask")
+ExecutorKind = Literal["serial", "process", "dask"]
+EXECUTORS: tuple[ExecutorKind, ...] = get_args(ExecutorKind)
 WORKER_MODULES = ["sim.experiment.tasks", "sim.arrow", "pyarrow.parquet"]
 SCHEMES = ("tcp", "tls", "ws", "wss")  # Dask's protocols over TCP (not inproc, ucx)
 TIMEOUT_ENV = "WITHDRAWAL_SIM_DASK_TIMEOUT"
@@ -497,10 +498,25 @@ class Executor:
     first ``map`` and serves every later one (the batches of a ``target_ci`` run); the
     outermost exit shuts it down (entering again while entered, as a caller's ``with`` around
     ``run_experiment``'s own does, changes nothing).
+
+    Parameters
+    ----------
+    kind
+        ``"serial"`` (this process), ``"process"`` (a local pool) or ``"dask"`` (a local
+        cluster, or the scheduler at ``scheduler``).
+    jobs
+        Workers (default: the machine's cores, at most the work there is).
+    scheduler
+        A Dask scheduler's address (``tcp://host:8786``), for ``kind="dask"``.
+
+    Raises
+    ------
+    ArgumentError
+        An unknown kind, or ``jobs`` below 1.
     """
 
     def __init__(
-        self, kind: str = "process", jobs: int | None = None, scheduler: str | None = None
+        self, kind: ExecutorKind = "process", jobs: int | None = None, scheduler: str | None = None
     ) -> None:
         if kind not in EXECUTORS:
             raise ArgumentError(f"unknown executor '{kind}' (choose from {', '.join(EXECUTORS)})")

@@ -245,6 +245,7 @@ class SweepManifest(Manifest):
     sweep_hash: str
     base_scenario: str | None = None
     base_config_hash: str | None = None
+    overrides: list[str] = []
     points: Annotated[int, Field(ge=1, le=MAX_SWEEP_POINTS)]
     tables: list[str] = []
 

@@ -18,8 +18,15 @@ if TYPE_CHECKING:
 
 
 class RunResults:
-    """A run folder: its ``manifest`` (a ``RunManifest``), and each table as an attribute
-    (a DataFrame).
+    """A run folder: its ``manifest`` (a ``RunManifest``), its ``scenario``, and each table
+    as a typed property (a DataFrame of the run's own columns: the ``scenario`` and
+    ``run_id`` every row of the files carries are left out, as ``name`` and ``run_dir`` say
+    them; ``arrow`` keeps them).
+
+    Parameters
+    ----------
+    run_dir
+        A run folder; its manifest and committed parts are checked on reading.
 
     >>> run = load_results("results/baseline/20260101-000000-abcdef12")  # doctest: +SKIP
     >>> run.kpis.describe()                                              # doctest: +SKIP
@@ -54,31 +61,69 @@ class RunResults:
 
     @property
     def name(self) -> str:
+        """The scenario's name."""
         return self.manifest.scenario
 
     @property
     def tables(self) -> list[str]:
+        """The tables the run holds (a sweep point keeps fewer)."""
         return self._store.table_names()
 
     def arrow(self, name: str, columns: list[str] | None = None) -> pa.Table:
-        """Table ``name`` (``columns`` only, if given) as read, in pyarrow: no pandas."""
+        """Table ``name`` (``columns`` only, if given) as stored, the run's ``scenario`` and
+        ``run_id`` included, in pyarrow: no pandas."""
         return self._store.read_arrow(name, columns)
 
     def table(self, name: str) -> pd.DataFrame:
+        """Table ``name`` as a DataFrame, read once (``sim.tables.SCHEMA`` describes it)."""
         if name not in self._tables:
             self._tables[name] = self._store.read_table(name)
         return self._tables[name]
 
-    def __getattr__(self, name: str) -> pd.DataFrame:
-        if name.startswith("_"):
-            raise AttributeError(name)
-        try:
-            return self.table(name)
-        except KeyError as exc:
-            raise AttributeError(str(exc)) from None
+    @property
+    def kpis(self) -> pd.DataFrame:
+        """One row per replication: the KPIs (``sim.tables.KPI_SCHEMA``)."""
+        return self.table("kpis")
 
-    def __dir__(self) -> list[str]:
-        return [*super().__dir__(), *self.tables]
+    @property
+    def forces(self) -> pd.DataFrame:
+        """Each site's personnel by role, as spells (``sim.forces_at`` puts them on days)."""
+        return self.table("forces")
+
+    @property
+    def posture(self) -> pd.DataFrame:
+        """Personnel in Iraq, in Syria, out of theatre and in transit at each record time."""
+        return self.table("posture")
+
+    @property
+    def movements(self) -> pd.DataFrame:
+        """Every lift: origin, destination, personnel, departure and arrival."""
+        return self.table("movements")
+
+    @property
+    def phases(self) -> pd.DataFrame:
+        """Each phase's start and completion day."""
+        return self.table("phases")
+
+    @property
+    def policy(self) -> pd.DataFrame:
+        """The repositioning rules' actions: when, which signal value and threshold."""
+        return self.table("policy")
+
+    @property
+    def incidents(self) -> pd.DataFrame:
+        """Every border incident: process, sector, type, severity, response and outcome."""
+        return self.table("incidents")
+
+    @property
+    def activity(self) -> pd.DataFrame:
+        """Syrian-side events (answered by nobody), by process and place."""
+        return self.table("activity")
+
+    @property
+    def daily(self) -> pd.DataFrame:
+        """Incidents, outcomes, backlog and utilisation by day and sector."""
+        return self.table("daily")
 
     def __repr__(self) -> str:
         m = self.manifest
@@ -89,5 +134,22 @@ class RunResults:
 
 
 def load_results(run_dir: str | Path) -> RunResults:
-    """Open a run folder written by ``run_experiment`` or ``withdrawal-sim run``."""
+    """Open a run folder written by ``run_experiment`` or ``withdrawal-sim run``.
+
+    Parameters
+    ----------
+    run_dir
+        The run folder.
+
+    Returns
+    -------
+    RunResults
+        The manifest at once; tables when first asked for, each checked against the
+        journal's checksums.
+
+    Raises
+    ------
+    RunError
+        Not a run folder, a damaged part, or a manifest that does not validate.
+    """
     return RunResults(run_dir)

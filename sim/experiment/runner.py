@@ -24,7 +24,7 @@ from sim.config.overrides import Overrides, apply_overrides, described
 from sim.config.raw import RawScenario
 from sim.config.schema import Scenario
 from sim.experiment.errors import ArgumentError, RunError
-from sim.experiment.executors import Executor
+from sim.experiment.executors import Executor, ExecutorKind
 from sim.experiment.lifecycle import Experiment, Opened, check_counts, open_experiment, whole
 from sim.experiment.manifest import RunManifest
 
@@ -37,7 +37,7 @@ def run_experiment(
     replications: int | None = None,
     seed: int | None = None,
     *,
-    executor: str | Executor = "process",
+    executor: ExecutorKind | Executor = "process",
     jobs: int | None = None,
     scheduler: str | None = None,
     out: str | Path | None = None,
@@ -49,14 +49,52 @@ def run_experiment(
     max_replications: int | None = None,
     progress: bool | None = None,
 ) -> Path:
-    """Run ``replications`` of ``scenario`` and return the run folder.
+    """Run ``replications`` of ``scenario`` into a new run folder, and return the folder.
 
-    ``executor`` is a name (with ``jobs`` and ``scheduler``) or an ``Executor`` the caller
-    has entered, to share its workers between runs. With ``resume=True`` the run in ``out``
-    (or the latest of this scenario) is finished: its own seed and replication target are
-    used (passing different ones is an error), damaged or missing parts are run again, and
-    code that changed since the run started is refused unless ``allow_code_change`` (which
-    the manifest then records).
+    Parameters
+    ----------
+    scenario
+        A ``Scenario`` or a scenario file.
+    replications
+        How many, from 1 (default: the scenario's ``run.replications``).
+    seed
+        The root seed (default: the scenario's ``run.seed``).
+    executor, jobs, scheduler
+        ``"serial"``, ``"process"`` or ``"dask"`` with its workers and scheduler, or an
+        ``Executor`` the caller has entered, to share its workers between runs.
+    out
+        The run folder (default: ``<results_root>/<scenario name>/<run id>/``).
+    results_root
+        Where new run folders go.
+    overrides
+        Applied to the scenario first (``sim.load_scenario`` says which forms); the
+        manifest records them as text.
+    resume
+        Finish the run in ``out`` (or the latest of this scenario): its own seed and target
+        are used (passing different ones is an error), damaged or missing parts run again.
+    allow_code_change
+        With ``resume``: accept model code that changed since the run started (recorded).
+    target_ci
+        KPI name to the 95% half-width wanted: batches of ``replications`` are added until
+        every one is met or ``max_replications`` (default 10 batches) is reached.
+    max_replications
+        The limit for ``target_ci``.
+    progress
+        Show a progress bar (default: when standard error is a terminal).
+
+    Returns
+    -------
+    pathlib.Path
+        The run folder; ``sim.load_results`` reads it.
+
+    Raises
+    ------
+    ScenarioError
+        The scenario or an override is invalid (nothing is created).
+    ArgumentError
+        A ``ValueError``: a count, seed, executor or KPI out of range (nothing is created).
+    RunError
+        The run cannot go ahead as asked: a clash, a foreign folder, a bad resume.
     """
     replications, seed, jobs = whole(replications), whole(seed), whole(jobs)
     with Executor.of(executor, jobs, scheduler) as workers:  # they import while we read

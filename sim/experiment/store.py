@@ -9,6 +9,13 @@ Layout of ``results/<scenario>/<run-id>/``::
     <table>.parquet/           one Parquet dataset per table, readable with
         part-000000-000009.parquet   pandas.read_parquet(run_dir / "<table>.parquet")
 
+A sweep's points are run folders too, at ``<sweep>/points/p000000/`` (``point_dir``).
+Every part a store writes carries the run's labels in its first columns (``sim.tables.
+RUN_LABELS``): the ``scenario`` comes with the tables from where they were simulated, and the
+store adds what its own folder says (``run_labels``): ``run_id``, the run folder's name (the
+sweep folder's for a point, with ``point``). A resume writes into the same folder, so into
+the same ``run_id``.
+
 Each chunk of replications is written table by table, each part to a hidden temporary
 name (``stage_chunk``, by the worker that simulated it when it shares the disk), renamed
 into place by the run's process, then recorded in the journal (``commit_chunk``): a chunk
@@ -24,10 +31,12 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import time
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -54,6 +63,8 @@ if TYPE_CHECKING:  # imported where used: a pool's parent only renames parts
 
 COMMIT_TABLE = "kpis"
 FILTERED_COLUMNS = ("replication", "day", "start_day", "depart_day")
+POINTS_FOLDER = "points"
+POINT_FOLDER = re.compile(r"p(\d{6,})")
 
 
 class Terminated(KeyboardInterrupt):
@@ -76,20 +87,23 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
 def parquet_bytes(table: pa.Table) -> memoryview:
     """One table part as Parquet, with encodings chosen for speed (docs/performance.md).
 
-    Only names and the replication number are dictionary-encoded (floats and counts rarely
-    repeat enough to pay for a dictionary), statistics are kept for the columns readers
-    filter on, and pages are compressed with LZ4.
+    Only names, the replication number and a sweep's point are dictionary-encoded (floats
+    and counts rarely repeat enough to pay for a dictionary; a dictionary array, such as
+    the sectors, is written with its own dictionary, kept whole and in order), statistics
+    are kept for the columns readers filter on, and pages are compressed with LZ4.
     """
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    names = [f.name for f in table.schema if pa.types.is_string(f.type)]
+    names = [
+        f.name for f in table.schema if pa.types.is_string(f.type) or pa.types.is_dictionary(f.type)
+    ]
     sink = pa.BufferOutputStream()
     pq.write_table(
         table,
         sink,
         compression="lz4",
-        use_dictionary=[*names, "replication"],
+        use_dictionary=[*names, "replication", "point"],
         write_statistics=[c for c in FILTERED_COLUMNS if c in table.column_names],
     )
     return memoryview(sink.getvalue())  # no copy: written and hashed from Arrow's buffer
@@ -105,6 +119,22 @@ def check_own_folder(folder: Path) -> None:
 
 def part_name(first: int, last: int) -> str:
     return f"part-{first:06d}-{last:06d}.parquet"
+
+
+def point_dir(sweep_dir: Path, point: int) -> Path:
+    """The run folder of a sweep's design point."""
+    return sweep_dir / POINTS_FOLDER / f"p{point:06d}"
+
+
+def run_labels(run_dir: Path) -> dict[str, str | int]:
+    """The labels a store at ``run_dir`` gives its tables: ``run_id``, the run folder's name,
+    or for a sweep's point (a ``point_dir`` with no manifest of its own) the sweep folder's
+    name and the ``point``."""
+    folder = Path(os.path.abspath(run_dir))
+    point = POINT_FOLDER.fullmatch(folder.name)
+    if point and folder.parent.name == POINTS_FOLDER and not (folder / "manifest.json").exists():
+        return {"run_id": folder.parent.parent.name, "point": int(point[1])}
+    return {"run_id": folder.name}
 
 
 @dataclass(frozen=True)
@@ -136,6 +166,11 @@ class RunStore:
     @property
     def manifest_path(self) -> Path:
         return self.run_dir / "manifest.json"
+
+    @cached_property
+    def labels(self) -> dict[str, str | int]:
+        """What this store adds to every table it writes (``run_labels``)."""
+        return run_labels(self.run_dir)
 
     def create(self) -> None:
         """Claim a new folder: it must not exist (two runs can never share one)."""
@@ -190,14 +225,17 @@ class RunStore:
         Pool workers stage their own chunks, so encoding Parquet runs in parallel; only the
         process that owns the run commits. The names are unique, so a worker left over from
         a killed run can never write over a part that a resumed run is about to commit.
+        Each table is written with the store's ``labels``.
         """
+        from sim.tables import with_labels
+
         began = time.perf_counter()
         token = uuid.uuid4().hex[:12]
         parts = []
         for table, data in tables.items():
             folder = self.run_dir / f"{table}.parquet"
             folder.mkdir(exist_ok=True)
-            payload = parquet_bytes(data)
+            payload = parquet_bytes(with_labels(data, self.labels))
             with open(folder / Staged.name(first, last, token), "wb") as handle:
                 handle.write(payload)
                 handle.flush()
@@ -295,9 +333,12 @@ class RunStore:
         return pa.concat_tables(parts)
 
     def read_table(self, name: str) -> pd.DataFrame:
-        from sim.tables import DATE, TABLES
+        """The committed parts of table ``name`` as a DataFrame sorted by replication: the
+        run's own rows, without its labels (the same in every row; ``read_arrow`` keeps
+        them)."""
+        from sim.tables import DATE, RUN_LABELS, TABLES
 
-        frame = self.read_arrow(name).to_pandas()
+        frame = self.read_arrow(name).to_pandas().drop(columns=list(RUN_LABELS), errors="ignore")
         # dates are timestamp[ms] in the files, so pandas, pyarrow and DuckDB read one unit;
         # parts written before that (timestamp[s] in memory, ms in Parquet) read the same
         for column, dtype in TABLES.get(name, {}).items():

@@ -10,7 +10,8 @@ Layout of ``results/sweeps/<name>/<run-id>/``::
 
     manifest.json        the sweep, the base scenario's hash, the seed, status, provenance
     points.parquet       one row per point: point id and parameter values
-    points/p000000/      one run folder per point (kpis, posture and daily tables)
+    points/p000000/      one run folder per point (kpis, posture and daily tables), whose
+                         tables say scenario (the base's), run_id (this folder's) and point
 
 Each point's folder is a ``RunStore``: parts are written atomically and ``resume`` runs
 only what is missing, point by point. Folder, lock, sessions, resume and status follow the
@@ -19,18 +20,18 @@ lifecycle that runs and sweeps share (``sim.experiment.lifecycle``).
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import pandas as pd
 
 from sim.config.load import config_hash
+from sim.config.overrides import Overrides, described
 from sim.experiment.errors import RunError
-from sim.experiment.executors import Executor
-from sim.experiment.lifecycle import Experiment, check_counts, open_experiment
+from sim.experiment.executors import Executor, ExecutorKind
+from sim.experiment.lifecycle import Experiment, check_counts, open_experiment, whole
 from sim.experiment.manifest import SweepManifest, read_manifest
-from sim.experiment.store import RunStore
-from sim.experiment.sweep_plan import plan_sweep, sweep_hash
+from sim.experiment.store import RunStore, point_dir
+from sim.experiment.sweep_plan import plan_sweep, points_table, sweep_hash
 
 POINTS = "points.parquet"
 SWEEP_TABLES = ("kpis", "posture", "daily")
@@ -42,7 +43,9 @@ def run_sweep(
     path: str | Path,
     replications: int | None = None,
     *,
-    executor: str | Executor = "process",
+    seed: int | None = None,
+    overrides: Overrides = (),
+    executor: ExecutorKind | Executor = "process",
     jobs: int | None = None,
     scheduler: str | None = None,
     out: str | Path | None = None,
@@ -53,21 +56,50 @@ def run_sweep(
 ) -> Path:
     """Run every design point of the sweep file at ``path``; return the sweep's folder.
 
-    ``executor`` is as for ``run_experiment``. ``resume`` finishes the sweep in ``out`` (or
-    the latest of this sweep) as a run's resume does: same target, damaged parts run again,
-    code changes refused unless allowed.
+    Parameters
+    ----------
+    path
+        The sweep file.
+    replications
+        Per point, from 1 (default: the sweep's ``replications``).
+    seed
+        Replaces the sweep's ``seed``: its sample and every point's root seed.
+    overrides
+        Applied to the base scenario before the points are made from it, as for
+        ``sim.load_scenario``; the manifest records them.
+    executor, jobs, scheduler
+        As for ``run_experiment``.
+    out, results_root
+        The sweep folder (default: ``<results_root>/sweeps/<name>/<run id>/``).
+    resume, allow_code_change
+        Finish the sweep in ``out`` (or the latest of this sweep) as a run's resume does:
+        same target, damaged parts run again, code changes refused unless allowed.
+    progress
+        Show a progress bar (default: when standard error is a terminal).
+
+    Returns
+    -------
+    pathlib.Path
+        The sweep folder; ``load_sweep_results`` reads it.
+
+    Raises
+    ------
+    ScenarioError
+        The sweep file, its base scenario, an override or a design point is invalid.
+    ArgumentError
+        A count or seed out of range (nothing is created).
     """
+    replications, seed = whole(replications), whole(seed)
     with Executor.of(executor, jobs, scheduler) as workers:  # they import while we plan
-        plan = plan_sweep(path)
-        check_counts(replications=replications)
+        check_counts(replications=replications, seed=seed)
+        plan = plan_sweep(path, seed, overrides)
         sweep, digest = plan.sweep, sweep_hash(plan.sweep, plan.base)
-        points = io.BytesIO()
-        plan.points.to_parquet(points, index=False)
         fields = dict(
             sweep=sweep.model_dump(mode="json"),
             sweep_hash=digest,
             base_scenario=str(plan.base_path),
             base_config_hash=config_hash(plan.base),
+            overrides=described(overrides),
             root_seed=sweep.seed,
             replications=replications or sweep.replications,
             points=len(plan.points),
@@ -84,7 +116,7 @@ def run_sweep(
             replications=replications,
             tables=SWEEP_TABLES,
             unit_dir=point_dir,
-            files={POINTS: points.getvalue()},
+            files={POINTS: points_table(plan)},
         )
         options = dict(resume=resume, allow_code_change=allow_code_change)
         with open_experiment(experiment, workers, **options) as opened:
@@ -92,13 +124,28 @@ def run_sweep(
     return opened.folder
 
 
-def point_dir(sweep_dir: Path, point: int) -> Path:
-    """The run folder of one design point."""
-    return sweep_dir / "points" / f"p{point:06d}"
-
-
 def load_sweep_results(sweep_dir: str | Path, table: str = "kpis") -> pd.DataFrame:
-    """One table of every point, with a ``point`` column, joined to the parameter values."""
+    """One table of every point, with a ``point`` column, joined to the parameter values.
+
+    Parameters
+    ----------
+    sweep_dir
+        A finished sweep folder.
+    table
+        ``kpis``, ``posture`` or ``daily`` (the tables a sweep keeps per point).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The table's rows of every point, then ``point`` and one column per parameter (its
+        safe name; ``points.parquet``'s metadata maps them to dotted paths). The labels the
+        files carry (``scenario``, ``run_id``) are left out, as ``load_results`` leaves them.
+
+    Raises
+    ------
+    RunError
+        Not a sweep folder, an unfinished point, or a damaged part.
+    """
     sweep_dir = Path(sweep_dir)
     manifest = read_manifest(sweep_dir, "sweep")
     if not (sweep_dir / POINTS).is_file():

@@ -4,7 +4,9 @@ This module is what a worker imports (and what the pool's forkserver preloads), 
 to the model and Arrow. A worker on the run's own machine (serial, process pool, local Dask
 cluster) stages its chunk's Parquet parts itself, so encoding runs in parallel and the run's
 process only renames them into place; a worker of a Dask scheduler given by address,
-perhaps on another machine, sends its Arrow tables back instead (as flat buffers).
+perhaps on another machine, sends its Arrow tables back instead (as flat buffers). Either
+way the tables say which scenario they are of; the store that writes them adds the run's
+other labels (``sim.experiment.store``).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from sim.config.schema import Scenario
 from sim.experiment.store import RunStore, Staged
 from sim.model.world import simulate_columns
-from sim.tables import to_arrow
+from sim.tables import to_arrow, with_labels
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -54,11 +56,13 @@ class Done(NamedTuple):
 def simulate_chunk(
     scenario: Scenario, seed: int, replications: Sequence[int], tables: Sequence[str] | None
 ) -> Tables:
-    """The tables (all, or only ``tables``) of some replications, one Arrow table each."""
+    """The tables (all, or only ``tables``) of some replications, one Arrow table each,
+    labelled with the scenario's name."""
     parts = [simulate_columns(scenario, rep, seed) for rep in replications]
     if tables is not None:
         parts = [{name: part[name] for name in tables} for part in parts]
-    return to_arrow(parts)
+    label = {"scenario": scenario.metadata.name}
+    return {name: with_labels(table, label) for name, table in to_arrow(parts).items()}
 
 
 def run_chunk(task: Chunk) -> Done:

@@ -274,6 +274,11 @@ class Lift:
         moves = self.movements
         depart = np.array([m.depart_day for m in moves], float)
         arrive = np.array([m.arrive_day for m in moves], float)
+        sites, index = tuple(self.posture.sites), self.posture.site_index
+
+        def at_sites(names: list[str]) -> Labels:  # every site, in the posture's order
+            return Labels(np.array([index[n] for n in names], np.int64), sites)
+
         results.add_table(
             "movements",
             {
@@ -281,8 +286,8 @@ class Lift:
                 "asset": Labels.of([m.asset for m in moves]),
                 "owner": Labels.of([m.owner for m in moves]),
                 "purpose": Labels.of([m.purpose for m in moves]),
-                "origin": Labels.of([m.origin for m in moves]),
-                "destination": Labels.of([m.destination for m in moves]),
+                "origin": at_sites([m.origin for m in moves]),
+                "destination": at_sites([m.destination for m in moves]),
                 "depart_day": depart,
                 "arrive_day": arrive,
                 "depart_date": to_dates(depart, self.start),

@@ -217,7 +217,23 @@ class World:
 def simulate(
     scenario: Scenario, replication: int = 0, root_seed: int | None = None
 ) -> dict[str, pd.DataFrame]:
-    """Run one replication and return its tables (name -> DataFrame)."""
+    """Run one replication and return its tables.
+
+    Parameters
+    ----------
+    scenario
+        A validated ``Scenario``.
+    replication
+        The replication number: its random streams are drawn from ``root_seed`` and it.
+    root_seed
+        Default: the scenario's ``run.seed``.
+
+    Returns
+    -------
+    dict of str to pandas.DataFrame
+        Every table (``kpis``, ``incidents``, ``posture``, ``daily``, …), typed as a run
+        folder's (``sim.tables.SCHEMA``). For many replications, ``sim.evaluate`` is cheaper.
+    """
     return to_frames([simulate_columns(scenario, replication, root_seed)])
 
 

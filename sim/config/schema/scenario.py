@@ -64,7 +64,12 @@ class Run(Strict):
 
 
 class Scenario(Strict):
-    """A complete, validated scenario."""
+    """A complete, validated scenario: frozen, every default filled in.
+
+    Make one with ``sim.load_scenario(path)``, ``Scenario.model_validate(mapping)`` or
+    ``scenario.model_copy(update=...)``; all three run the schema and the checks across
+    fields and raise ``ScenarioError``. ``model_dump(mode="json")`` gives the mapping back.
+    """
 
     metadata: Metadata
     clock: Clock
