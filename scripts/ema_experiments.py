@@ -18,8 +18,12 @@ import time
 
 import numpy as np
 import pandas as pd
-from ema_workbench import MultiprocessingEvaluator, SequentialEvaluator, perform_experiments
-from ema_workbench.em_framework import sample_uncertainties
+
+try:
+    from ema_workbench import MultiprocessingEvaluator, SequentialEvaluator, perform_experiments
+    from ema_workbench.em_framework import sample_uncertainties
+except ImportError:
+    sys.exit('EMA Workbench is not installed: .venv/bin/pip install -e ".[ema]"')
 
 import sim.ema
 

@@ -49,6 +49,11 @@ _API = {
 __all__ = sorted(_API)
 
 
+def __dir__() -> list[str]:
+    """The public names too, so that completion in Jupyter shows them before first use."""
+    return sorted({*globals(), *__all__})
+
+
 def __getattr__(name: str) -> Any:
     if name in _API:
         return getattr(import_module(_API[name]), name)

@@ -149,6 +149,7 @@ def scenario_model(
     ArgumentError
         A ``ValueError``: bad counts, an unknown KPI or statistic, or a bad model name.
     """
+    _require_ema()
     replications, seed = whole(replications), whole(seed)
     check_counts(replications=replications, seed=seed)
     base, _ = resolve_scenario(scenario, overrides)
@@ -156,6 +157,9 @@ def scenario_model(
         raise ArgumentError(f"statistic must be one of {', '.join(STATISTICS)}, not {statistic!r}")
     chosen = _outcomes(base, outcomes)
     parameters = _parameters(uncertainties)
+    clash = sorted({p.column for p in parameters} & set(kpi_names(base)))
+    if clash:
+        raise ArgumentError(f"uncertainty {clash[0]!r} is named like a KPI; rename it")
     function = ScenarioFunction(
         base, parameters, chosen, replications, base.run.seed if seed is None else seed, statistic
     )
@@ -173,6 +177,15 @@ def _model(name: str, function: ScenarioFunction) -> Model:
     model.uncertainties = [_ema_parameter(p) for p in function.parameters]
     model.outcomes = [ScalarOutcome(k) for k in function.outcomes]
     return model
+
+
+def _require_ema() -> None:
+    try:
+        import ema_workbench  # noqa: F401
+    except ImportError:
+        raise ImportError(
+            'sim.ema needs EMA Workbench: pip install -e ".[ema]" (2.5 on Python 3.11)'
+        ) from None
 
 
 def _outcomes(scenario: Scenario, outcomes: Sequence[str] | None) -> list[str]:
@@ -232,13 +245,14 @@ def _try_bounds(function: ScenarioFunction) -> None:
 
 
 def _tried(parameter: Parameter) -> list[Any]:
-    """Every category, or the two ends of the range (whole for an integer parameter)."""
+    """Every category, or the two ends of the range (whole for an integer parameter) and,
+    for a real one, a value between that is not whole (a date shift needs whole days)."""
     if parameter.values is not None:
         return list(parameter.values)
     low, high = parameter.range or (math.nan, math.nan)
     if parameter.integer:
         return [math.ceil(low), math.floor(high)]
-    return [low, high]
+    return [low, high, low + (high - low) / 3]
 
 
 def _ema_parameter(parameter: Parameter) -> Any:
@@ -246,7 +260,7 @@ def _ema_parameter(parameter: Parameter) -> Any:
 
     if parameter.values is not None:
         return CategoricalParameter(parameter.column, list(parameter.values))
-    low, high = _tried(parameter)
+    low, high = _tried(parameter)[:2]
     if parameter.integer:
         return IntegerParameter(parameter.column, low, high)
     return RealParameter(parameter.column, low, high)

@@ -113,6 +113,8 @@ def test_the_statistic_summarises_the_replications():
         ({"apply": "multiply"}, ScenarioError, "apply"),
         ({"name": "two words"}, ScenarioError, "name"),
         ({"range": [2.0, 1.0]}, ScenarioError, "range must increase"),
+        ({"range": [-10, 10], "integer": False}, ScenarioError, "give it integer: true"),
+        ({"name": "incidents"}, ArgumentError, "named like a KPI"),
     ],
 )
 def test_a_bad_uncertainty_fails_before_any_experiment(change, error, message):

@@ -82,6 +82,10 @@ def test_a_scenario_object_scales_values_its_files_left_to_defaults():
         ("forces.phases.phase_2.start_date+=1.5", "shifts a date by whole days, not 1.5"),
         ("run.seed*=twice", "a factor must be a number"),
         ("threats.processes.*_isis.background_rate_per_day*=-1", "background_rate_per_day"),
+        ("forces.phases.phase_2.start_dat+=30", "no such key in the scenario; did you mean"),
+        ("forces.phases.phase_2.start_date+=1000000000", "out of the calendar"),
+        ("forces.phases.phase_2.start_date+=99999999999999999999999", "out of the calendar"),
+        ("border.sectors.al_qaim.response_units*=1.0e+308", "gives inf, out of range"),
     ],
 )
 def test_bad_relative_overrides_name_the_key_and_say_why(override, message):
@@ -90,8 +94,13 @@ def test_bad_relative_overrides_name_the_key_and_say_why(override, message):
 
 
 def test_the_manifest_records_relative_overrides_as_text_that_replays_them():
-    texts = described({"a.b": Scale(2), "c.d": Shift(-3), "e": 1})
-    assert texts == ["a.b*=2", "c.d+=-3", "e=1"]
+    texts = described({"a.b": Scale(2), "c.d": Shift(-3), "e": 1, "f": Scale(1e-5)})
+    assert texts == ["a.b*=2", "c.d+=-3", "e=1", "f*=1.0e-05"]
+    factor = 0.9626085578577414  # as a sampler draws it: every digit must replay
+    key = "threats.processes.*_isis.background_rate_per_day"
+    assert sim.load_scenario(BASELINE, described({key: Scale(factor)})) == sim.load_scenario(
+        BASELINE, {key: Scale(factor)}
+    )
     replayed = sim.load_scenario(BASELINE, ["forces.sites.erbil.personnel.trainers*=2"])
     given = sim.load_scenario(BASELINE, {"forces.sites.erbil.personnel.trainers": Scale(2)})
     assert replayed == given
@@ -194,5 +203,16 @@ def test_sweep_seed_and_set_change_the_sweep_and_are_recorded(tmp_path):
     plan = plan_sweep(path, seed=11, overrides=[scaled])
     rates = {n: p.rate_per_day for n, p in _processes(plan.base).items() if n.endswith("_aq")}
     assert rates == pytest.approx({"al_qaim_aq": 0.03, "al_walid_aq": 0.024}, rel=1e-12)
+    assert (out / "analysis" / "panels_incidents.png").read_bytes()[:4] == b"\x89PNG"
     checked = CliRunner().invoke(main, ["validate", str(path), "--set", "run.seedd=3"])
     assert checked.exit_code == 2 and "--set run.seedd=3: run.seedd" in checked.output
+
+
+@pytest.mark.parametrize("name", ["incidents", "missed", "sector", "in_iraq"])
+def test_a_sweep_parameter_named_like_a_result_column_is_refused_before_running(tmp_path, name):
+    path = tmp_path / "sweep.yaml"
+    path.write_text(
+        SWEEP.format(base=_relative_baseline(tmp_path)).replace("name: decays", f"name: {name}")
+    )
+    with pytest.raises(ScenarioError, match=f"'{name}' is a column of the results"):
+        plan_sweep(path)

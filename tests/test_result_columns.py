@@ -117,6 +117,14 @@ def test_load_results_gives_the_runs_own_columns_and_arrow_the_files(runs):
     assert loaded.arrow("kpis").column_names[:2] == ["scenario", "run_id"]
 
 
+def test_arrow_refuses_unknown_columns_and_takes_one_name(runs):
+    run = sim.load_results(next(iter(runs.values())))
+    assert run.arrow("incidents", "sector").column_names == ["sector"]
+    assert run.arrow("incidents", ["sector"]).num_rows == len(run.incidents)
+    with pytest.raises(KeyError, match="no column 'nocol'; columns: scenario, run_id"):
+        run.arrow("incidents", ["sector", "nocol"])
+
+
 def test_a_resumed_run_writes_the_same_run_id(tmp_path):
     run = _run(BASELINE, tmp_path / "interrupted", 3)
     damaged = _parts(run, "incidents")[1]

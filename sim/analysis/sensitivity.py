@@ -1,5 +1,5 @@
-"""What a sweep shows: response curves, heatmaps (scatters for a Latin hypercube), and Sobol
-or Morris sensitivity indices.
+"""What a sweep shows: response curves, heatmaps (scatters for a Latin hypercube), panels of
+the KPI against each parameter (three or more), and Sobol or Morris sensitivity indices.
 
 Indices are computed by SALib on the per-point mean of a KPI over replications (all points
 share one seed, so the means differ by parameters, not by luck), against the design's
@@ -158,6 +158,34 @@ def scatter_map(kpis: pd.DataFrame, x: str, y: str, kpi: str, label: str) -> Fig
     return fig
 
 
+def panels_figure(
+    kpis: pd.DataFrame,
+    names: list[str],
+    kpi: str,
+    label: str,
+    labels: Mapping[str, str] | None = None,
+) -> Figure:
+    """The mean KPI of every point against each parameter in turn, one panel each: for a
+    grid or Latin hypercube of three or more parameters, a first look at which matter
+    (a spread around a flat trend means the others drive it)."""
+    means = kpis.groupby(["point", *names], observed=True)[kpi].mean().reset_index()
+    columns = min(3, len(names))
+    rows = -(-len(names) // columns)
+    fig, axes = plt.subplots(
+        rows, columns, figsize=(4 * columns, 3.2 * rows), sharey=True, layout="constrained"
+    )
+    axes = np.atleast_1d(axes).ravel()
+    for ax, name in zip(axes, names, strict=False):
+        ax.scatter(means[name], means[kpi], s=14, alpha=0.7, edgecolors="none")
+        ax.set_xlabel((labels or {}).get(name, name))
+    for ax in axes[len(names) :]:
+        ax.set_visible(False)
+    for ax in axes[::columns]:
+        ax.set_ylabel(f"mean {kpi} per point")
+    fig.suptitle(f"{label}: {kpi} against each parameter ({len(means)} points)")
+    return fig
+
+
 def indices_figure(
     found: pd.DataFrame, kpi: str, label: str, labels: Mapping[str, str] | None = None
 ) -> Figure:
@@ -241,6 +269,13 @@ def analyse_sweep(sweep_dir: str | Path, kpis_of_interest: list[str] | None = No
             written.append(
                 save_figure(
                     heatmap(kpis, names[0], names[1], kpi, sweep.name), out / f"heatmap_{kpi}.png"
+                )
+            )
+        else:  # three or more parameters, no indices: the KPI against each in turn
+            written.append(
+                save_figure(
+                    panels_figure(kpis, names, kpi, sweep.name, labels),
+                    out / f"panels_{kpi}.png",
                 )
             )
     if sweep.design in ("sobol", "morris"):

@@ -20,7 +20,15 @@ from typing import Any
 from pydantic import ValidationError
 
 from sim.config.checks import semantic_problems
-from sim.config.errors import PathKey, Position, Problem, ScenarioError, clip, position_of
+from sim.config.errors import (
+    PathKey,
+    Position,
+    Problem,
+    ScenarioError,
+    clip,
+    position_of,
+    suggestion,
+)
 from sim.config.files import EXTENDS, extended, not_a_file, shown
 from sim.config.key_paths import KeyPath, Step, expand, is_pattern, keys_of, walk
 from sim.config.merge import deep_merge
@@ -188,7 +196,7 @@ class RawScenario:
         value = parse_value(text, where, keys, self._budget)
         if relative is not None:
             try:
-                value = relative(value)
+                value = relative(_number_text(value))
             except RelativeError as exc:
                 raise ScenarioError([Problem(where, keys, str(exc))]) from None
         self._set(keys, value, where)
@@ -212,11 +220,7 @@ class RawScenario:
     def _relative(self, keys: tuple[Step, ...], change: Relative, where: Position) -> Any:
         nodes, steps, named = walk(self._data, keys, where)
         if isinstance(nodes[-1], dict) and steps[-1] not in nodes[-1]:
-            message = (
-                f"not in the files (its default applies): {change} needs the value to change, "
-                "so set the key first"
-            )
-            raise ScenarioError([Problem(where, tuple(named), message)])
+            raise ScenarioError([Problem(where, tuple(named), _unset(nodes[-1], steps, change))])
         try:
             return change.applied(nodes[-1][steps[-1]])
         except RelativeError as exc:
@@ -260,6 +264,31 @@ class RawScenario:
         if problems:
             raise ScenarioError(problems)
         return scenario
+
+
+def _unset(node: dict, steps: list[Step], change: Relative) -> str:
+    """Why a factor or shift has no value to change: the key is left to its default, or
+    there is no such key (with the nearest one)."""
+    from sim.config.pydantic_errors import allowed_keys
+
+    key, allowed = steps[-1], allowed_keys(tuple(steps[:-1]))
+    if key in allowed:
+        return (
+            f"not in the files (its default applies): {change} needs the value to change, "
+            "so set the key first"
+        )
+    known = sorted({k for k in node if isinstance(k, str)} | set(allowed))
+    return f"no such key in the scenario{suggestion(str(key), known)}"
+
+
+def _number_text(value: Any) -> Any:
+    """A number YAML 1.1 reads as text (``1e3``, ``1e-05``) as the number it means."""
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return value
+    return value
 
 
 def _parent_file(

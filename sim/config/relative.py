@@ -30,7 +30,20 @@ def _number(value: Any, what: str) -> float:
 
 
 def _whole_or_float(base: int | float, value: float) -> int | float:
+    if not math.isfinite(value):
+        raise RelativeError(f"gives {value}, out of range")
     return round(value) if isinstance(base, int) else value
+
+
+def text(value: float) -> str:
+    """``value`` as the shortest text that reads back (as YAML) to the same float."""
+    if value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    shown = repr(value)
+    mantissa, e, exponent = shown.partition("e")
+    if e and "." not in mantissa:  # YAML 1.1 reads 1e-05 as text, 1.0e-05 as a number
+        shown = f"{mantissa}.0e{exponent}"
+    return shown
 
 
 @dataclass(frozen=True)
@@ -46,7 +59,7 @@ class Scale:
     factor: float
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "factor", _number(self.factor, "a factor"))
+        object.__setattr__(self, "factor", _number(self.factor, "a factor") + 0.0)  # no -0.0
 
     def applied(self, base: Any) -> Any:
         """``base`` times the factor, whole if ``base`` is."""
@@ -55,7 +68,7 @@ class Scale:
         return _whole_or_float(base, base * self.factor)
 
     def __str__(self) -> str:
-        return f"*={self.factor:g}"
+        return f"*={text(self.factor)}"
 
 
 @dataclass(frozen=True)
@@ -72,21 +85,27 @@ class Shift:
     amount: float
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "amount", _number(self.amount, "a shift"))
+        object.__setattr__(self, "amount", _number(self.amount, "a shift") + 0.0)
 
     def applied(self, base: Any) -> Any:
         """``base`` moved by the amount: a date by whole days, a number by the amount."""
         date = _date(base)
         if date is not None:
             if not self.amount.is_integer():
-                raise RelativeError(f"shifts a date by whole days, not {self.amount:g}")
-            return date + dt.timedelta(days=int(self.amount))
+                raise RelativeError(
+                    f"shifts a date by whole days, not {text(self.amount)} "
+                    "(a sweep or EMA parameter: give it integer: true)"
+                )
+            try:
+                return date + dt.timedelta(days=int(self.amount))
+            except OverflowError:
+                raise RelativeError(f"moves {date} out of the calendar") from None
         if isinstance(base, bool) or not isinstance(base, int | float):
             raise RelativeError(f"shifts dates and numbers; the value here is {_kind(base)}")
         return _whole_or_float(base, base + self.amount)
 
     def __str__(self) -> str:
-        return f"+={self.amount:g}"
+        return f"+={text(self.amount)}"
 
 
 Relative = Scale | Shift

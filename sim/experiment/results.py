@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -69,9 +70,38 @@ class RunResults:
         """The tables the run holds (a sweep point keeps fewer)."""
         return self._store.table_names()
 
-    def arrow(self, name: str, columns: list[str] | None = None) -> pa.Table:
-        """Table ``name`` (``columns`` only, if given) as stored, the run's ``scenario`` and
-        ``run_id`` included, in pyarrow: no pandas."""
+    def arrow(self, name: str, columns: Sequence[str] | None = None) -> pa.Table:
+        """Table ``name`` as stored, in pyarrow: no pandas.
+
+        Parameters
+        ----------
+        name
+            A table the run holds (``tables``).
+        columns
+            Only these columns (default: all, the run's ``scenario`` and ``run_id`` first).
+
+        Returns
+        -------
+        pyarrow.Table
+            The committed parts, checked against the journal.
+
+        Raises
+        ------
+        KeyError
+            An unknown table or column (the message lists what there is).
+        """
+        if columns is not None:
+            columns = [columns] if isinstance(columns, str) else list(columns)
+            import pyarrow.parquet as pq
+
+            parts = self._store.table_parts(name)
+            stored = pq.read_schema(parts[0]).names if parts else []
+            unknown = [c for c in columns if c not in stored]
+            if unknown:
+                raise KeyError(
+                    f"table {name!r} has no column {', '.join(map(repr, unknown))}; "
+                    f"columns: {', '.join(stored)}"
+                )
         return self._store.read_arrow(name, columns)
 
     def table(self, name: str) -> pd.DataFrame:

@@ -95,6 +95,12 @@ def run_experiment(
         A ``ValueError``: a count, seed, executor or KPI out of range (nothing is created).
     RunError
         The run cannot go ahead as asked: a clash, a foreign folder, a bad resume.
+
+    Notes
+    -----
+    The process executor starts its workers from a forkserver, which imports the main
+    script again: a script that calls this with it needs ``if __name__ == "__main__":``
+    (Jupyter does not). ``sim.evaluate`` needs no guard.
     """
     replications, seed, jobs = whole(replications), whole(seed), whole(jobs)
     with Executor.of(executor, jobs, scheduler) as workers:  # they import while we read

@@ -135,8 +135,25 @@ def plan_sweep(path: str | Path, seed: int | None = None, overrides: Overrides =
     raw = RawScenario.from_file(base_path)  # read once for the base and every point
     apply_overrides(raw, overrides)
     base = raw.validate()
+    _check_columns(sweep, base, named)
     points = design_points(sweep)
     return SweepPlan(sweep, base_path, base, points, point_scenarios(sweep, raw, points, named))
+
+
+def _check_columns(sweep: Sweep, base: Scenario, named: dict[str, Position]) -> None:
+    """Refuse a parameter named like a KPI or a column of a table its points are joined to
+    (``load_sweep_results`` would give two columns of one name)."""
+    from sim.experiment.runner import kpi_names
+    from sim.tables import SCHEMA
+
+    taken = set(kpi_names(base)).union(*(columns for columns in SCHEMA.values()))
+    problems = [
+        Problem(named[p.column], ("name",), f"{p.column!r} is a column of the results; rename it")
+        for p in sweep.parameters
+        if p.column in taken
+    ]
+    if problems:
+        raise ScenarioError(problems)
 
 
 def points_table(plan: SweepPlan) -> bytes:
