@@ -172,7 +172,7 @@ def _model(name: str, function: ScenarioFunction) -> Model:
 
     label = "".join(part.title() for part in name.split("_")) if "_" in name else name.title()
     if not label.isalnum():
-        raise ArgumentError(f"an EMA model name is letters and digits only, not {label!r}")
+        raise ArgumentError(f"an EMA model name is letters, digits and _ only, not {name!r}")
     model = Model(label, function=function)
     model.uncertainties = [_ema_parameter(p) for p in function.parameters]
     model.outcomes = [ScalarOutcome(k) for k in function.outcomes]

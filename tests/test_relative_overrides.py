@@ -214,5 +214,17 @@ def test_a_sweep_parameter_named_like_a_result_column_is_refused_before_running(
     path.write_text(
         SWEEP.format(base=_relative_baseline(tmp_path)).replace("name: decays", f"name: {name}")
     )
-    with pytest.raises(ScenarioError, match=f"'{name}' is a column of the results"):
+    with pytest.raises(
+        ScenarioError, match=f"parameters.{name}.name: '{name}' is a column of the results"
+    ):
+        plan_sweep(path)
+
+
+def test_two_parameters_that_reach_one_key_are_refused(tmp_path):
+    path = tmp_path / "sweep.yaml"
+    text = SWEEP.format(base=_relative_baseline(tmp_path))
+    ours = "threats.processes.al_qaim_isis.background_rate_per_day"  # isis_rate's too
+    path.write_text(text.replace("threats.processes.al_qaim_isis.decay_per_day", ours))
+    message = rf"parameters.decays.path: parameter 'decays' moves {ours}, which 'isis_rate'"
+    with pytest.raises(ScenarioError, match=message.replace(".", r"\.")):
         plan_sweep(path)

@@ -209,6 +209,15 @@ class RawScenario:
             raise ScenarioError([Problem(where, tuple(named), "not in the files")])
         return copy.deepcopy(nodes[-1][steps[-1]])
 
+    def targets(self, path: KeyPath, at: Position | str = PYTHON) -> list[tuple[Step, ...]]:
+        """The keys an override of ``path`` would set, list items by name: every match of
+        a pattern, or the one key (whether or not the files give it)."""
+        where = at if isinstance(at, Position) else Position(at)
+        keys = keys_of(path, where)
+        if is_pattern(keys):
+            return expand(self._data, keys, where)
+        return [tuple(walk(self._data, keys, where)[2])]
+
     def _set(self, keys: tuple[Step, ...], value: Any, where: Position) -> None:
         targets = expand(self._data, keys, where) if is_pattern(keys) else [keys]
         for target in targets:

@@ -44,8 +44,8 @@ def read_sweep(path: str | Path) -> tuple[Sweep, dict[str, Position]]:
             problems_from_validation(exc, data, positions, Position(str(path)), SweepFile)
         ) from None
     key = ("sweep", "parameters")
-    named = {
-        p.column: position_of((*key, i, "path"), positions, Position(str(path)))
+    named = {  # list items are keyed by their name, if they have one, as in every position
+        p.column: position_of((*key, p.name or i, "path"), positions, Position(str(path)))
         for i, p in enumerate(sweep.parameters)
     }
     return sweep, named
@@ -136,6 +136,7 @@ def plan_sweep(path: str | Path, seed: int | None = None, overrides: Overrides =
     apply_overrides(raw, overrides)
     base = raw.validate()
     _check_columns(sweep, base, named)
+    _check_overlaps(sweep, raw, named)
     points = design_points(sweep)
     return SweepPlan(sweep, base_path, base, points, point_scenarios(sweep, raw, points, named))
 
@@ -148,12 +149,39 @@ def _check_columns(sweep: Sweep, base: Scenario, named: dict[str, Position]) -> 
 
     taken = set(kpi_names(base)).union(*(columns for columns in SCHEMA.values()))
     problems = [
-        Problem(named[p.column], ("name",), f"{p.column!r} is a column of the results; rename it")
+        Problem(named[p.column], _key(sweep, p, "name"), f"{p.column!r} is a column of the results")
         for p in sweep.parameters
         if p.column in taken
     ]
     if problems:
         raise ScenarioError(problems)
+
+
+def _key(sweep: Sweep, parameter: Parameter, field: str) -> tuple:
+    """A parameter's key path in the sweep file (list items by name, else by index)."""
+    item = parameter.name or sweep.parameters.index(parameter)
+    return ("sweep", "parameters", item, field)
+
+
+def _check_overlaps(sweep: Sweep, raw: RawScenario, named: dict[str, Position]) -> None:
+    """Refuse two parameters that reach one key (``a.b`` and ``*.b``): the later would
+    silently undo the earlier at every point."""
+    owner: dict[tuple, str] = {}
+    problems = []
+    for p in sweep.parameters:
+        for path in p.paths:
+            try:
+                targets = raw.targets(path, named[p.column])
+            except ScenarioError:
+                continue  # a path that finds nothing: the points' check reports it
+            for target in targets:
+                first = owner.setdefault(target, p.column)
+                if first != p.column:
+                    key = ".".join(map(str, target))
+                    message = f"parameter {p.column!r} moves {key}, which {first!r} moves too"
+                    problems.append(Problem(named[p.column], _key(sweep, p, "path"), message))
+    if problems:
+        raise ScenarioError(problems[:1])
 
 
 def points_table(plan: SweepPlan) -> bytes:

@@ -133,8 +133,9 @@ class Sweep(Strict):
         if self.design == "sobol" and self.samples & (self.samples - 1):
             raise ValueError(f"sobol samples must be a power of 2 (got {self.samples})")
         paths = [path for p in self.parameters for path in p.paths]
-        if len(set(paths)) != len(paths):
-            raise ValueError("a parameter path appears twice")
+        twice = sorted({path for path in paths if paths.count(path) > 1})
+        if twice:
+            raise ValueError(f"a parameter path appears twice: {twice[0]}")
         columns = [p.column for p in self.parameters]
         if len(set(columns)) != len(columns):
             raise ValueError(f"two parameters share a column name: {', '.join(columns)}")
