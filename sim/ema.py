@@ -219,6 +219,9 @@ def _parameters(uncertainties: Sequence[Parameter | Mapping[str, Any]]) -> list[
             problems += problems_from_validation(exc, data, {}, where, Parameter)
     if problems:
         raise ScenarioError(problems)
+    for p in parameters:
+        if p.integer and p.range and math.ceil(p.range[0]) > math.floor(p.range[1]):
+            raise ArgumentError(f"uncertainty {p.column!r}: no whole number in {list(p.range)}")
     columns = [p.column for p in parameters]
     twice = sorted({c for c in columns if columns.count(c) > 1})
     if twice or not parameters:

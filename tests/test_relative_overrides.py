@@ -9,11 +9,13 @@ import json
 import os
 from pathlib import Path
 
+import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
 import sim
 from sim.config.errors import ScenarioError
+from sim.config.load import config_hash
 from sim.config.overrides import described
 from sim.config.relative import Scale, Shift
 from sim.experiment.runner import resolve_scenario
@@ -38,6 +40,24 @@ def test_a_glob_sets_every_match_and_only_those():
     hawkes = [name for name in processes if name.endswith("_isis")]
     assert len(hawkes) == 8 and all(processes[n].decay_per_day == 0.2 for n in hawkes)
     assert processes["al_qaim_aq"].kind == "poisson"  # has no decay_per_day: not matched
+
+
+def test_a_factor_keeps_the_schemas_kind_of_number_not_the_files():
+    key = "threats.modulation.local_presence.scale_km"  # a float the file writes as 100
+    from_file = sim.load_scenario(BASELINE, {key: Scale(1.234)})
+    from_object, _ = resolve_scenario(sim.load_scenario(BASELINE), {key: Scale(1.234)})
+    assert from_file.threats.modulation.local_presence.scale_km == pytest.approx(123.4)
+    assert from_object == from_file
+    units = sim.load_scenario(BASELINE, {"border.sectors.al_qaim.response_units": Scale(1.25)})
+    al_qaim = next(s for s in units.border.sectors if s.name == "al_qaim")
+    assert al_qaim.response_units == 3  # 2 × 1.25 = 2.5: halves away from zero
+
+
+def test_a_pattern_ending_in_a_star_is_refused_as_ambiguous_with_a_factor():
+    with pytest.raises(ScenarioError, match="may not end with"):
+        sim.load_scenario(BASELINE, {"threats.processes.al_qaim_isis.decay_per_d*": 0.1})
+    scaled = sim.load_scenario(BASELINE, ["threats.processes.al_qaim_isis.decay_per_day*=2"])
+    assert _processes(scaled)["al_qaim_isis"].decay_per_day == pytest.approx(0.2)
 
 
 def test_a_factor_scales_each_value_from_its_own():
@@ -197,6 +217,11 @@ def test_sweep_seed_and_set_change_the_sweep_and_are_recorded(tmp_path):
     manifest = read_manifest(out, "sweep")
     assert manifest.root_seed == 11 and manifest.sweep["seed"] == 11
     assert manifest.overrides == [scaled]
+    ran = plan_sweep(path, seed=11, overrides=[scaled])
+    assert manifest.base_config_hash == config_hash(ran.base) != config_hash(plan_sweep(path).base)
+    points = pd.read_parquet(out / "points.parquet")  # the design drawn with the new seed
+    pd.testing.assert_frame_equal(points, ran.points)
+    assert not points.equals(plan_sweep(path).points)
     kpis = load_sweep_results(out)
     assert set(kpis["seed"]) == set(sim.evaluate(plan_sweep(path).base, 1, seed=11)["seed"])
     # the base the points came from has the al-Qaeda rates tripled
@@ -227,4 +252,15 @@ def test_two_parameters_that_reach_one_key_are_refused(tmp_path):
     path.write_text(text.replace("threats.processes.al_qaim_isis.decay_per_day", ours))
     message = rf"parameters.decays.path: parameter 'decays' moves {ours}, which 'isis_rate'"
     with pytest.raises(ScenarioError, match=message.replace(".", r"\.")):
+        plan_sweep(path)
+
+
+def test_one_parameter_reaching_a_key_by_two_paths_is_refused(tmp_path):
+    path = tmp_path / "sweep.yaml"
+    text = SWEEP.format(base=_relative_baseline(tmp_path))
+    both = "threats.processes.*_isis.decay_per_day"  # al_qaim_isis again, besides its own path
+    path.write_text(text.replace("threats.processes.jazira_isis.decay_per_day", both))
+    with pytest.raises(
+        ScenarioError, match=r"reaches threats\.processes\.al_qaim_isis\.decay_per_day"
+    ):
         plan_sweep(path)

@@ -252,32 +252,9 @@ def analyse_sweep(sweep_dir: str | Path, kpis_of_interest: list[str] | None = No
                     indices_figure(found, kpi, sweep.name, labels), out / f"indices_{kpi}.png"
                 )
             )
-        elif len(names) == 1:
-            written.append(
-                save_figure(
-                    response_curve(kpis, names[0], kpi, sweep.name), out / f"response_{kpi}.png"
-                )
-            )
-        elif len(names) == 2 and sweep.design == "lhs":
-            written.append(
-                save_figure(
-                    scatter_map(kpis, names[0], names[1], kpi, sweep.name),
-                    out / f"scatter_{kpi}.png",
-                )
-            )
-        elif len(names) == 2:
-            written.append(
-                save_figure(
-                    heatmap(kpis, names[0], names[1], kpi, sweep.name), out / f"heatmap_{kpi}.png"
-                )
-            )
-        else:  # three or more parameters, no indices: the KPI against each in turn
-            written.append(
-                save_figure(
-                    panels_figure(kpis, names, kpi, sweep.name, labels),
-                    out / f"panels_{kpi}.png",
-                )
-            )
+        else:
+            name, figure = _design_figure(sweep, kpis, names, kpi, labels)
+            written.append(save_figure(figure, out / f"{name}_{kpi}.png"))
     if sweep.design in ("sobol", "morris"):
         over_time = indices_over_time(sweep_dir, table="daily", value="incidents", every=30)
         path = out / "indices_over_time_incidents.csv"
@@ -290,6 +267,20 @@ def analyse_sweep(sweep_dir: str | Path, kpis_of_interest: list[str] | None = No
             )
         )
     return written
+
+
+def _design_figure(
+    sweep: Sweep, kpis: pd.DataFrame, names: list[str], kpi: str, labels: Mapping[str, str]
+) -> tuple[str, Figure]:
+    """The figure of a grid or Latin hypercube, by its number of parameters: a response
+    curve (one), a scatter or heatmap (two), or panels of the KPI against each (more)."""
+    if len(names) == 1:
+        return "response", response_curve(kpis, names[0], kpi, sweep.name)
+    if len(names) == 2 and sweep.design == "lhs":
+        return "scatter", scatter_map(kpis, names[0], names[1], kpi, sweep.name)
+    if len(names) == 2:
+        return "heatmap", heatmap(kpis, names[0], names[1], kpi, sweep.name)
+    return "panels", panels_figure(kpis, names, kpi, sweep.name, labels)
 
 
 def over_time_figure(

@@ -42,6 +42,24 @@ def _branches(node: dict[str, Any], root: dict[str, Any]) -> list[dict[str, Any]
 def allowed_keys(loc: tuple[str | int, ...], model: type[BaseModel] = Scenario) -> set[str]:
     """The keys ``model``'s schema allows in the mapping at ``loc`` (pydantic's loc)."""
     root = _schema(model)
+    return {
+        key
+        for node in _nodes(loc, root)
+        for b in _branches(node, root)
+        for key in b.get("properties", {})
+    }
+
+
+def value_types(loc: tuple[str | int, ...], model: type[BaseModel] = Scenario) -> set[str]:
+    """The JSON types ``model``'s schema allows for the value at ``loc`` (``integer``,
+    ``number``, …; ``null`` left out), over every branch of a union."""
+    root = _schema(model)
+    types = {b.get("type") for node in _nodes(loc, root) for b in _branches(node, root)}
+    return {t for t in types if t not in (None, "null")}
+
+
+def _nodes(loc: tuple[str | int, ...], root: dict[str, Any]) -> list[dict[str, Any]]:
+    """The schema nodes that may describe the value at ``loc``."""
     nodes = [root]
     for part in loc:
         following: list[dict[str, Any]] = []
@@ -61,7 +79,7 @@ def allowed_keys(loc: tuple[str | int, ...], model: type[BaseModel] = Scenario) 
                 ):
                     following.append(branch)
         nodes = following
-    return {key for node in nodes for b in _branches(node, root) for key in b.get("properties", {})}
+    return nodes
 
 
 def named_path(loc: tuple[str | int, ...], data: Any) -> PathKey:

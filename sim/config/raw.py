@@ -32,7 +32,7 @@ from sim.config.errors import (
 from sim.config.files import EXTENDS, extended, not_a_file, shown
 from sim.config.key_paths import KeyPath, Step, expand, is_pattern, keys_of, walk
 from sim.config.merge import deep_merge
-from sim.config.pydantic_errors import problems_from_validation
+from sim.config.pydantic_errors import problems_from_validation, value_types
 from sim.config.relative import Relative, RelativeError, Scale, Shift
 from sim.config.schema import Scenario
 from sim.config.yaml_bounds import MAX_DEPTH, MAX_FILES, Budget, refuse
@@ -219,6 +219,14 @@ class RawScenario:
         return [tuple(walk(self._data, keys, where)[2])]
 
     def _set(self, keys: tuple[Step, ...], value: Any, where: Position) -> None:
+        last = str(keys[-1])
+        if last.endswith("*") and last != "*":
+            shown = clip(last, 40)
+            message = (
+                f"a pattern's last key may not end with * (in text, '{shown}=' is a factor "
+                f"on '{shown[:-1]}'): use ? or [...] there, or a bare *"
+            )
+            raise ScenarioError([Problem(where, keys, message)])
         targets = expand(self._data, keys, where) if is_pattern(keys) else [keys]
         for target in targets:
             new = value
@@ -230,8 +238,9 @@ class RawScenario:
         nodes, steps, named = walk(self._data, keys, where)
         if isinstance(nodes[-1], dict) and steps[-1] not in nodes[-1]:
             raise ScenarioError([Problem(where, tuple(named), _unset(nodes[-1], steps, change))])
+        whole = value_types(tuple(steps)) == {"integer"}  # the schema's type, not the file's
         try:
-            return change.applied(nodes[-1][steps[-1]])
+            return change.applied(nodes[-1][steps[-1]], whole)
         except RelativeError as exc:
             raise ScenarioError([Problem(where, tuple(named), f"{change} {exc}")]) from None
 

@@ -4,7 +4,9 @@
 One "ISIS rate" uncertainty scales the base rate of every ISIS process by one factor, each
 from its own value; a "Phase 2 slips" uncertainty moves a date by a number of days. Both
 read the value the files give (a key left to its default has none to scale) and keep its
-kind: a whole number scaled stays whole (rounded to the nearest), a date stays a date.
+kind: a key the schema types as a whole number stays whole (rounded to the nearest, halves
+away from zero), any other number is a float (``scale_km: 100`` scaled by 1.234 is 123.4),
+and a date stays a date.
 """
 
 from __future__ import annotations
@@ -29,10 +31,13 @@ def _number(value: Any, what: str) -> float:
     return float(value)
 
 
-def _whole_or_float(base: int | float, value: float) -> int | float:
+def _whole_or_float(base: int | float, value: float, whole: bool | None) -> int | float:
+    """``value`` kept whole where the key is (``whole``; unknown: where ``base`` is)."""
     if not math.isfinite(value):
         raise RelativeError(f"gives {value}, out of range")
-    return round(value) if isinstance(base, int) else value
+    if whole or (whole is None and isinstance(base, int)):
+        return int(math.copysign(math.floor(abs(value) + 0.5), value))
+    return float(value)
 
 
 def text(value: float) -> str:
@@ -61,11 +66,11 @@ class Scale:
     def __post_init__(self) -> None:
         object.__setattr__(self, "factor", _number(self.factor, "a factor") + 0.0)  # no -0.0
 
-    def applied(self, base: Any) -> Any:
-        """``base`` times the factor, whole if ``base`` is."""
+    def applied(self, base: Any, whole: bool | None = None) -> Any:
+        """``base`` times the factor; whole if the key is (``whole``, else if ``base`` is)."""
         if isinstance(base, bool) or not isinstance(base, int | float):
             raise RelativeError(f"scales numbers; the value here is {_kind(base)}")
-        return _whole_or_float(base, base * self.factor)
+        return _whole_or_float(base, base * self.factor, whole)
 
     def __str__(self) -> str:
         return f"*={text(self.factor)}"
@@ -87,8 +92,9 @@ class Shift:
     def __post_init__(self) -> None:
         object.__setattr__(self, "amount", _number(self.amount, "a shift") + 0.0)
 
-    def applied(self, base: Any) -> Any:
-        """``base`` moved by the amount: a date by whole days, a number by the amount."""
+    def applied(self, base: Any, whole: bool | None = None) -> Any:
+        """``base`` moved by the amount: a date by whole days, a number by the amount (whole
+        if the key is: ``whole``, else if ``base`` is)."""
         date = _date(base)
         if date is not None:
             if not self.amount.is_integer():
@@ -102,7 +108,7 @@ class Shift:
                 raise RelativeError(f"moves {date} out of the calendar") from None
         if isinstance(base, bool) or not isinstance(base, int | float):
             raise RelativeError(f"shifts dates and numbers; the value here is {_kind(base)}")
-        return _whole_or_float(base, base + self.amount)
+        return _whole_or_float(base, base + self.amount, whole)
 
     def __str__(self) -> str:
         return f"+={text(self.amount)}"

@@ -124,6 +124,20 @@ def run_sweep(
     return opened.folder
 
 
+def _named_columns(points: pd.DataFrame, manifest: SweepManifest) -> pd.DataFrame:
+    """``points`` with each parameter under its column name: sweeps written before the
+    names existed have the dotted path as the column."""
+    from pydantic import ValidationError
+
+    from sim.config.schema.sweep import Sweep
+
+    try:
+        sweep = Sweep.model_validate(manifest.sweep)
+    except ValidationError:
+        return points  # the analysis reports a manifest it cannot read
+    return points.rename(columns={p.paths[0]: p.column for p in sweep.parameters})
+
+
 def load_sweep_results(sweep_dir: str | Path, table: str = "kpis") -> pd.DataFrame:
     """One table of every point, with a ``point`` column, joined to the parameter values.
 
@@ -150,7 +164,7 @@ def load_sweep_results(sweep_dir: str | Path, table: str = "kpis") -> pd.DataFra
     manifest = read_manifest(sweep_dir, "sweep")
     if not (sweep_dir / POINTS).is_file():
         raise RunError(f"{sweep_dir} has no {POINTS}: the sweep never started its points")
-    points = pd.read_parquet(sweep_dir / POINTS)
+    points = _named_columns(pd.read_parquet(sweep_dir / POINTS), manifest)
     frames = []
     for point in points["point"]:
         store = RunStore(point_dir(sweep_dir, int(point)))

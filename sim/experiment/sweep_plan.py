@@ -98,10 +98,16 @@ def _points(found: list[int], total: int) -> str:
 
 
 def sweep_hash(sweep: Sweep, base: Scenario) -> str:
-    payload = {
-        "sweep": sweep.model_dump(mode="json", exclude={"replications"}),
-        "base": config_hash(base),
-    }
+    """The sweep (its replications aside) and its base: a resume must find the same. A
+    parameter's ``name`` and ``apply`` at their defaults are left out, so sweeps started
+    before those fields existed keep their hash."""
+    dumped = sweep.model_dump(mode="json", exclude={"replications"})
+    for parameter in dumped["parameters"]:
+        if parameter.get("name") is None:
+            parameter.pop("name", None)
+        if parameter.get("apply") == "set":
+            parameter.pop("apply", None)
+    payload = {"sweep": dumped, "base": config_hash(base)}
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
 
@@ -169,19 +175,27 @@ def _check_overlaps(sweep: Sweep, raw: RawScenario, named: dict[str, Position]) 
     owner: dict[tuple, str] = {}
     problems = []
     for p in sweep.parameters:
+        own: set[tuple] = set()
         for path in p.paths:
             try:
                 targets = raw.targets(path, named[p.column])
             except ScenarioError:
                 continue  # a path that finds nothing: the points' check reports it
             for target in targets:
-                first = owner.setdefault(target, p.column)
-                if first != p.column:
-                    key = ".".join(map(str, target))
-                    message = f"parameter {p.column!r} moves {key}, which {first!r} moves too"
-                    problems.append(Problem(named[p.column], _key(sweep, p, "path"), message))
+                key = ".".join(map(str, target))
+                if target in own:  # a factor or shift would apply twice
+                    message = f"parameter {p.column!r} reaches {key} by two of its paths"
+                elif target in owner:
+                    message = (
+                        f"parameter {p.column!r} moves {key}, which {owner[target]!r} moves too"
+                    )
+                else:
+                    own.add(target)
+                    continue
+                problems.append(Problem(named[p.column], _key(sweep, p, "path"), message))
+        owner.update(dict.fromkeys(own, p.column))
     if problems:
-        raise ScenarioError(problems[:1])
+        raise ScenarioError(problems)
 
 
 def points_table(plan: SweepPlan) -> bytes:

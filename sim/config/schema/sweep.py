@@ -25,7 +25,7 @@ from sim.config.schema.common import (
 RESERVED_COLUMNS = frozenset({"point", "replication", "seed", "scenario", "run_id", "day", "date"})
 """Columns of the tables a sweep's points are joined to: no parameter may take their names."""
 KeyPattern = Annotated[
-    str, Field(pattern=r"^[A-Za-z0-9_*?\[\]!]+(\.[A-Za-z0-9_*?\[\]!]+)+$", max_length=500)
+    str, Field(pattern=r"^[A-Za-z0-9_*?\[\]!-]+(\.[A-Za-z0-9_*?\[\]!-]+)+$", max_length=500)
 ]
 
 
