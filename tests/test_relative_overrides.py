@@ -229,6 +229,9 @@ def test_sweep_seed_and_set_change_the_sweep_and_are_recorded(tmp_path):
     rates = {n: p.rate_per_day for n, p in _processes(plan.base).items() if n.endswith("_aq")}
     assert rates == pytest.approx({"al_qaim_aq": 0.03, "al_walid_aq": 0.024}, rel=1e-12)
     assert (out / "analysis" / "panels_incidents.png").read_bytes()[:4] == b"\x89PNG"
+    resumed = CliRunner().invoke(main, ["sweep", str(path), "--resume", *options])
+    assert resumed.exit_code == 2
+    assert f"it started with --seed 11 --set {scaled}" in resumed.output
     checked = CliRunner().invoke(main, ["validate", str(path), "--set", "run.seedd=3"])
     assert checked.exit_code == 2 and "--set run.seedd=3: run.seedd" in checked.output
 

@@ -241,7 +241,13 @@ def _resume_folder(experiment: Experiment[M]) -> Path:
         others = len(list(root.glob("*"))) if root.is_dir() else 0
         raise RunError(
             f"nothing to resume: no {kind} of '{experiment.name}' with this configuration "
-            f"under {root}" + (f" ({others} of other configurations)" if others else "")
+            f"under {root}"
+            + (
+                f" ({others} of other configurations: give the --set options, and a sweep's "
+                "--seed, it started with)"
+                if others
+                else ""
+            )
         )
     return folder
 
@@ -252,7 +258,7 @@ def _resumable(experiment: Experiment[M], folder: Path, allow_code_change: bool)
     if manifest.digest != experiment.digest:
         raise RunError(
             f"cannot resume {folder}: {manifest.subject} changed since it started "
-            f"(hash {manifest.digest[:12]}, now {experiment.digest[:12]})"
+            f"(hash {manifest.digest[:12]}, now {experiment.digest[:12]}){_started_with(manifest)}"
         )
     if experiment.seed is not None and experiment.seed != manifest.root_seed:
         raise RunError(
@@ -267,6 +273,15 @@ def _resumable(experiment: Experiment[M], folder: Path, allow_code_change: bool)
         )
     manifest.check_code(folder, allow_code_change)
     return manifest
+
+
+def _started_with(manifest: Manifest) -> str:
+    """What a resume must be given again: a sweep's seed (part of its hash) and the
+    overrides, as the manifest recorded them."""
+    given = [f"--set {text}" for text in getattr(manifest, "overrides", [])]
+    if manifest.noun == "sweep":
+        given.insert(0, f"--seed {manifest.root_seed}")
+    return f"; it started with {' '.join(given)}" if given else ""
 
 
 def whole(value: Any) -> Any:
