@@ -47,7 +47,7 @@ from sim.config.schema.sweep import Parameter
 from sim.experiment.errors import ArgumentError
 from sim.experiment.evaluate import evaluate
 from sim.experiment.lifecycle import check_counts, whole
-from sim.experiment.runner import kpi_names, resolve_scenario
+from sim.experiment.runner import chosen_kpis, kpi_names, resolve_scenario
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -189,16 +189,10 @@ def _require_ema() -> None:
 
 
 def _outcomes(scenario: Scenario, outcomes: Sequence[str] | None) -> list[str]:
-    names = kpi_names(scenario)
-    if outcomes is None:
-        return names
-    chosen = [outcomes] if isinstance(outcomes, str) else list(outcomes)
-    unknown = [k for k in chosen if k not in names]
-    if unknown or not chosen:
-        raise ArgumentError(
-            f"unknown KPI(s) {', '.join(map(repr, unknown)) or '(none given)'}; "
-            f"KPIs: {', '.join(names)}"
-        )
+    chosen = chosen_kpis(scenario, outcomes)
+    if not chosen:
+        names = ", ".join(kpi_names(scenario))
+        raise ArgumentError(f"unknown KPI(s) (none given); KPIs: {names}")
     return chosen
 
 
@@ -234,17 +228,12 @@ def _parameters(uncertainties: Sequence[Parameter | Mapping[str, Any]]) -> list[
 
 
 def _try_bounds(function: ScenarioFunction) -> None:
-    """Validate the scenario at each uncertainty's low and high values (the others at
+    """Validate the scenario at each value ``_tried`` gives each uncertainty (the others at
     their lows), so that a bad path or range fails here, not in experiment 517."""
-    from sim.config.overrides import apply_overrides
-    from sim.config.raw import RawScenario
-
     lows = {p.column: _tried(p)[0] for p in function.parameters}
     for parameter in function.parameters:
         for end in _tried(parameter):
-            raw = RawScenario.from_mapping(function.scenario.model_dump(mode="json"))
-            apply_overrides(raw, function.overrides({**lows, parameter.column: end}))
-            raw.validate()
+            resolve_scenario(function.scenario, function.overrides({**lows, parameter.column: end}))
 
 
 def _tried(parameter: Parameter) -> list[Any]:

@@ -69,16 +69,25 @@ def walk(data: Any, keys: tuple[Step, ...], where: Position) -> Walked:
 def _absent(node: dict, steps: list[Step], keys: tuple[Step, ...], depth: int) -> str:
     """Why a key on the way is missing: a section the files leave to its defaults (then set
     it whole), or no such key at all (with the nearest one)."""
+    unknown = unknown_key(node, steps, keys[depth])
+    if unknown:
+        return unknown
+    rest = dotted(keys[depth + 1 :])
+    return (
+        f"not in the files (its defaults apply): set it whole, e.g. "
+        f"--set {dotted(keys[: depth + 1])}={{{rest}: VALUE}}"
+    )
+
+
+def unknown_key(node: dict, steps: list[Step], key: Step) -> str | None:
+    """ "No such key" (with the nearest one) for a ``key`` the mapping ``node`` at ``steps``
+    lacks and the schema does not allow there; None if the schema allows it (the files
+    leave it to its default)."""
     from sim.config.pydantic_errors import allowed_keys
 
-    key = keys[depth]
     allowed = allowed_keys(tuple(steps))
     if key in allowed:
-        rest = dotted(keys[depth + 1 :])
-        return (
-            f"not in the files (its defaults apply): set it whole, e.g. "
-            f"--set {dotted(keys[: depth + 1])}={{{rest}: VALUE}}"
-        )
+        return None
     known = {k for k in node if isinstance(k, str)} | set(allowed)
     return f"no such key in the scenario{suggestion(str(key), sorted(known))}"
 

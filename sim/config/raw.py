@@ -27,10 +27,17 @@ from sim.config.errors import (
     ScenarioError,
     clip,
     position_of,
-    suggestion,
 )
 from sim.config.files import EXTENDS, extended, not_a_file, shown
-from sim.config.key_paths import KeyPath, Step, expand, is_pattern, keys_of, walk
+from sim.config.key_paths import (
+    KeyPath,
+    Step,
+    expand,
+    is_pattern,
+    keys_of,
+    unknown_key,
+    walk,
+)
 from sim.config.merge import deep_merge
 from sim.config.pydantic_errors import problems_from_validation, value_types
 from sim.config.relative import Relative, RelativeError, Scale, Shift
@@ -204,16 +211,16 @@ class RawScenario:
     def value_at(self, path: KeyPath) -> Any:
         """A copy of the value the files (and overrides so far) give at ``path``."""
         where = Position(self._source)
-        nodes, steps, named = walk(self._data, keys_of(path, where), where)
-        if isinstance(nodes[-1], dict) and steps[-1] not in nodes[-1]:
-            raise ScenarioError([Problem(where, tuple(named), "not in the files")])
-        return copy.deepcopy(nodes[-1][steps[-1]])
+        unset = "not in the files (its default applies)"
+        return copy.deepcopy(self._given(keys_of(path, where), where, unset)[0])
 
     def targets(self, path: KeyPath, at: Position | str = PYTHON) -> list[tuple[Step, ...]]:
         """The keys an override of ``path`` would set, list items by name: every match of
         a pattern, or the one key (whether or not the files give it)."""
         where = at if isinstance(at, Position) else Position(at)
-        keys = keys_of(path, where)
+        return self._targets(keys_of(path, where), where)
+
+    def _targets(self, keys: tuple[Step, ...], where: Position) -> list[tuple[Step, ...]]:
         if is_pattern(keys):
             return expand(self._data, keys, where)
         return [tuple(walk(self._data, keys, where)[2])]
@@ -227,20 +234,33 @@ class RawScenario:
                 f"on '{shown[:-1]}'): use ? or [...] there, or a bare *"
             )
             raise ScenarioError([Problem(where, keys, message)])
-        targets = expand(self._data, keys, where) if is_pattern(keys) else [keys]
-        for target in targets:
+        for target in self._targets(keys, where):
             new = value
             if isinstance(value, Scale | Shift):
                 new = self._relative(target, value, where)
             self._replace(target, new, where)
 
-    def _relative(self, keys: tuple[Step, ...], change: Relative, where: Position) -> Any:
+    def _given(
+        self, keys: tuple[Step, ...], where: Position, unset: str
+    ) -> tuple[Any, list[Step], list[Step]]:
+        """The value the files give at ``keys``, with its steps and its path (list items by
+        name). A key they leave to its default is the problem ``unset``; a key the schema
+        does not have is "no such key", with the nearest one."""
         nodes, steps, named = walk(self._data, keys, where)
         if isinstance(nodes[-1], dict) and steps[-1] not in nodes[-1]:
-            raise ScenarioError([Problem(where, tuple(named), _unset(nodes[-1], steps, change))])
+            message = unknown_key(nodes[-1], steps[:-1], steps[-1]) or unset
+            raise ScenarioError([Problem(where, tuple(named), message)])
+        return nodes[-1][steps[-1]], steps, named
+
+    def _relative(self, keys: tuple[Step, ...], change: Relative, where: Position) -> Any:
+        unset = (
+            f"not in the files (its default applies): {change} needs the value to change, "
+            "so set the key first"
+        )
+        base, steps, named = self._given(keys, where, unset)
         whole = value_types(tuple(steps)) == {"integer"}  # the schema's type, not the file's
         try:
-            return change.applied(nodes[-1][steps[-1]], whole)
+            return change.applied(base, whole)
         except RelativeError as exc:
             raise ScenarioError([Problem(where, tuple(named), f"{change} {exc}")]) from None
 
@@ -282,21 +302,6 @@ class RawScenario:
         if problems:
             raise ScenarioError(problems)
         return scenario
-
-
-def _unset(node: dict, steps: list[Step], change: Relative) -> str:
-    """Why a factor or shift has no value to change: the key is left to its default, or
-    there is no such key (with the nearest one)."""
-    from sim.config.pydantic_errors import allowed_keys
-
-    key, allowed = steps[-1], allowed_keys(tuple(steps[:-1]))
-    if key in allowed:
-        return (
-            f"not in the files (its default applies): {change} needs the value to change, "
-            "so set the key first"
-        )
-    known = sorted({k for k in node if isinstance(k, str)} | set(allowed))
-    return f"no such key in the scenario{suggestion(str(key), known)}"
 
 
 def _number_text(value: Any) -> Any:

@@ -28,9 +28,8 @@ import pandas as pd
 
 from sim.config.overrides import Overrides
 from sim.config.schema import Scenario
-from sim.experiment.errors import ArgumentError
 from sim.experiment.lifecycle import check_counts, whole
-from sim.experiment.runner import kpi_names, resolve_scenario
+from sim.experiment.runner import chosen_kpis, resolve_scenario
 from sim.model.world import simulate_columns
 from sim.tables import KPI_COLUMNS
 
@@ -80,7 +79,7 @@ def evaluate(
     resolved, _ = resolve_scenario(scenario, overrides)
     check_counts(replications=replications, seed=seed, jobs=jobs)
     root = resolved.run.seed if seed is None else seed
-    wanted = _wanted(resolved, kpis)
+    wanted = ["replication", "seed", *chosen_kpis(resolved, kpis)]
     workers = _workers(jobs, replications)
     if workers == 1:
         parts = [_kpi_columns(resolved, root, [r]) for r in range(replications)]
@@ -93,20 +92,6 @@ def evaluate(
     frame = pd.DataFrame({name: np.concatenate([part[name] for part in parts]) for name in wanted})
     dtypes = {name: KPI_COLUMNS[name] for name in wanted if name in KPI_COLUMNS}
     return frame.astype(dtypes)
-
-
-def _wanted(scenario: Scenario, kpis: Sequence[str] | None) -> list[str]:
-    names = kpi_names(scenario)
-    if kpis is None:
-        return ["replication", "seed", *names]
-    if isinstance(kpis, str):
-        kpis = [kpis]
-    unknown = [k for k in kpis if k not in names]
-    if unknown:
-        raise ArgumentError(
-            f"unknown KPI(s) {', '.join(map(repr, unknown))}; KPIs: {', '.join(names)}"
-        )
-    return ["replication", "seed", *kpis]
 
 
 def _workers(jobs: int | None, replications: int) -> int:

@@ -209,6 +209,21 @@ def kpi_halfwidths(kpis: pd.DataFrame, names: Sequence[str]) -> dict[str, float]
     return widths
 
 
+def chosen_kpis(scenario: Scenario, kpis: Sequence[str] | str | None) -> list[str]:
+    """The KPIs a caller names (all for None, one name as a list of it), each checked to
+    be one of the scenario's (``ArgumentError`` listing them if not)."""
+    names = kpi_names(scenario)
+    if kpis is None:
+        return names
+    chosen = [kpis] if isinstance(kpis, str) else list(kpis)
+    unknown = [k for k in chosen if k not in names]
+    if unknown:
+        raise ArgumentError(
+            f"unknown KPI(s) {', '.join(map(repr, unknown))}; KPIs: {', '.join(names)}"
+        )
+    return chosen
+
+
 def kpi_names(scenario: Scenario) -> list[str]:
     """The scenario's KPI columns, in the table's order (``replication`` and ``seed`` left
     out)."""
